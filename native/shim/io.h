@@ -1,0 +1,16 @@
+/* Small I/O helpers shared by the executor and the sync protocol. */
+#ifndef BERTH_IO_H
+#define BERTH_IO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Read or write exactly len bytes, retrying on EINTR; -1 with errno (EPIPE-like EIO at EOF). */
+int read_full(int fd, void *buf, size_t len);
+int write_full(int fd, const void *buf, size_t len);
+/* Write a whole small file (O_WRONLY|O_TRUNC, no create); -1 with errno. */
+int write_file(const char *path, const char *data, size_t len);
+/* Atomically replace path with data: temp file, fsync, rename, fsync dir. */
+int write_file_atomic(const char *dir, const char *name, const char *data, size_t len);
+
+#endif

@@ -1,0 +1,265 @@
+#include "rootfs.h"
+
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define PROC_FD_PATH 32
+
+static void proc_fd(char buf[PROC_FD_PATH], int fd) { snprintf(buf, PROC_FD_PATH, "/proc/self/fd/%d", fd); }
+
+int rootfs_open_in(const struct rootfs *r, const char *path, int flags, struct berr *err) {
+  struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  while (*path == '/') path++;
+  if (!*path) path = ".";
+  /* Without a rootfs fd (after pivot, or in a joined mount namespace) the root is cwd "/". */
+  int dirfd = r->fd >= 0 ? r->fd : AT_FDCWD;
+  int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+  if (fd < 0 && err) berr_sys(err, "opening %s in the rootfs", path);
+  return fd;
+}
+
+/* Split "a/b/c" into its parent "a/b" (written to parent) and the last name. */
+static const char *split_last(const char *path, char *parent, size_t cap) {
+  while (*path == '/') path++;
+  const char *slash = strrchr(path, '/');
+  if (!slash) {
+    snprintf(parent, cap, ".");
+    return path;
+  }
+  snprintf(parent, cap, "%.*s", (int)(slash - path), path);
+  return slash + 1;
+}
+
+/* mkdir -p inside the rootfs, one component at a time, each resolved in root. */
+static int mkdir_in_root(const struct rootfs *r, const char *path, struct berr *err) {
+  char prefix[4096];
+  size_t len = strlen(path);
+  if (len >= sizeof prefix) return berr_msg(err, "path %s is too long", path);
+  for (size_t i = 1; i <= len; i++) {
+    if (i < len && path[i] != '/') continue;
+    snprintf(prefix, sizeof prefix, "%.*s", (int)i, path);
+    int fd = rootfs_open_in(r, prefix, O_PATH | O_DIRECTORY, NULL);
+    if (fd >= 0) {
+      close(fd);
+      continue;
+    }
+    if (errno != ENOENT) return berr_sys(err, "resolving %s in the rootfs", prefix);
+    char parent[4096];
+    const char *name = split_last(prefix, parent, sizeof parent);
+    int pfd cleanup_fd = rootfs_open_in(r, parent, O_PATH | O_DIRECTORY, err);
+    if (pfd < 0) return -1;
+    if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST) return berr_sys(err, "creating %s in the rootfs", prefix);
+  }
+  return 0;
+}
+
+/* Create an empty file (a bind target) unless something is already there. */
+int rootfs_touch(const struct rootfs *r, const char *path, struct berr *err) {
+  int fd = rootfs_open_in(r, path, O_PATH, NULL);
+  if (fd >= 0) {
+    close(fd);
+    return 0;
+  }
+  char parent[4096];
+  const char *name = split_last(path, parent, sizeof parent);
+  if (mkdir_in_root(r, parent, err) < 0) return -1;
+  int pfd cleanup_fd = rootfs_open_in(r, parent, O_PATH | O_DIRECTORY, err);
+  if (pfd < 0) return -1;
+  if (mknodat(pfd, name, S_IFREG | 0644, 0) < 0 && errno != EEXIST) return berr_sys(err, "creating %s in the rootfs", path);
+  return 0;
+}
+
+int rootfs_setup(struct rootfs *r, const struct op *op, struct berr *err) {
+  const char *path = op_str(op, 0);
+  if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) return berr_sys(err, "binding the rootfs %s onto itself", path);
+  r->fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (r->fd < 0) return berr_sys(err, "opening the rootfs %s", path);
+  return 0;
+}
+
+int rootfs_propagation(const struct op *op, struct berr *err) {
+  unsigned long flags = (unsigned long)op_u64(op, 0);
+  if (mount(NULL, "/", NULL, flags | MS_REC, NULL) < 0) return berr_sys(err, "setting the propagation of /");
+  return 0;
+}
+
+/* Flags a remount must keep or the kernel refuses it (locked in a user namespace). */
+static unsigned long locked_flags(int fd) {
+  struct statfs st;
+  if (fstatfs(fd, &st) < 0) return 0;
+  unsigned long out = 0;
+  if (st.f_flags & ST_NOSUID) out |= MS_NOSUID;
+  if (st.f_flags & ST_NODEV) out |= MS_NODEV;
+  if (st.f_flags & ST_NOEXEC) out |= MS_NOEXEC;
+  return out;
+}
+
+static int remount(const struct rootfs *r, const char *target, unsigned long flags, struct berr *err) {
+  int fd cleanup_fd = rootfs_open_in(r, target, O_PATH, err);
+  if (fd < 0) return -1;
+  char p[PROC_FD_PATH];
+  proc_fd(p, fd);
+  unsigned long keep = locked_flags(fd);
+  if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | flags | keep, NULL) < 0)
+    return berr_sys(err, "remounting %s with its options", target);
+  return 0;
+}
+
+static int set_propagation(const struct rootfs *r, const char *target, unsigned long prop, struct berr *err) {
+  int fd cleanup_fd = rootfs_open_in(r, target, O_PATH, err);
+  if (fd < 0) return -1;
+  char p[PROC_FD_PATH];
+  proc_fd(p, fd);
+  for (unsigned long bit = MS_UNBINDABLE; bit <= MS_SHARED; bit <<= 1)
+    if ((prop & bit) && mount(NULL, p, NULL, bit | (prop & MS_REC), NULL) < 0)
+      return berr_sys(err, "setting the propagation of %s", target);
+  return 0;
+}
+
+static int set_recursive_attr(const struct rootfs *r, const char *target, uint64_t attr, struct berr *err) {
+  int fd cleanup_fd = rootfs_open_in(r, target, O_PATH, err);
+  if (fd < 0) return -1;
+  struct mount_attr ma = {.attr_set = attr};
+  if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &ma, sizeof ma) < 0)
+    return berr_sys(err, "setting recursive mount attributes on %s", target);
+  return 0;
+}
+
+static int bind_mount(const struct rootfs *r, const char *src, const char *target, unsigned long flags, struct berr *err) {
+  int sfd cleanup_fd = open(src, O_PATH | O_CLOEXEC);
+  if (sfd < 0) return berr_sys(err, "opening bind source %s", src);
+  struct stat st;
+  if (fstat(sfd, &st) < 0) return berr_sys(err, "inspecting bind source %s", src);
+  if ((S_ISDIR(st.st_mode) ? mkdir_in_root(r, target, err) : rootfs_touch(r, target, err)) < 0) return -1;
+  int tfd cleanup_fd = rootfs_open_in(r, target, O_PATH, err);
+  if (tfd < 0) return -1;
+  char sp[PROC_FD_PATH], tp[PROC_FD_PATH];
+  proc_fd(sp, sfd);
+  proc_fd(tp, tfd);
+  if (mount(sp, tp, NULL, MS_BIND | (flags & MS_REC), NULL) < 0) return berr_sys(err, "bind mounting %s on %s", src, target);
+  unsigned long extra = flags & ~(unsigned long)(MS_BIND | MS_REC);
+  return extra ? remount(r, target, extra, err) : 0;
+}
+
+int rootfs_mount(struct rootfs *r, const struct op *op, struct berr *err) {
+  const char *src = op_str(op, 0), *target = op_str(op, 1), *fstype = op_str(op, 2), *data = op_str(op, 4);
+  unsigned long flags = (unsigned long)op_u64(op, 3), prop = (unsigned long)op_u64(op, 5);
+  uint64_t mopt = op_u64(op, 6), attr = op_u64(op, 7);
+  if (mopt & MOPT_BIND) {
+    if (bind_mount(r, src, target, flags, err) < 0) return -1;
+  } else {
+    if (mkdir_in_root(r, target, err) < 0) return -1;
+    int tfd cleanup_fd = rootfs_open_in(r, target, O_PATH | O_DIRECTORY, err);
+    if (tfd < 0) return -1;
+    char tp[PROC_FD_PATH];
+    proc_fd(tp, tfd);
+    if (mount(src, tp, fstype, flags, *data ? data : NULL) < 0)
+      return berr_sys(err, "mounting %s (%s) on %s", src, fstype, target);
+  }
+  if (prop && set_propagation(r, target, prop, err) < 0) return -1;
+  if ((mopt & MOPT_RECURSIVE_ATTR) && set_recursive_attr(r, target, attr, err) < 0) return -1;
+  return 0;
+}
+
+int rootfs_mknod(struct rootfs *r, const struct op *op, struct berr *err) {
+  const char *path = op_str(op, 0);
+  char parent[4096];
+  const char *name = split_last(path, parent, sizeof parent);
+  if (mkdir_in_root(r, parent, err) < 0) return -1;
+  int pfd cleanup_fd = rootfs_open_in(r, parent, O_PATH | O_DIRECTORY, err);
+  if (pfd < 0) return -1;
+  mode_t mode = (mode_t)op_u64(op, 1);
+  if (mknodat(pfd, name, mode, (dev_t)op_u64(op, 2)) < 0) {
+    if (errno != EEXIST) return berr_sys(err, "creating device %s", path);
+    /* Replace whatever the image put there: the spec's device wins. */
+    if (unlinkat(pfd, name, 0) < 0 || mknodat(pfd, name, mode, (dev_t)op_u64(op, 2)) < 0)
+      return berr_sys(err, "replacing device %s", path);
+  }
+  if (fchownat(pfd, name, (uid_t)op_u64(op, 3), (gid_t)op_u64(op, 4), AT_SYMLINK_NOFOLLOW) < 0)
+    return berr_sys(err, "setting the owner of device %s", path);
+  return 0;
+}
+
+int rootfs_symlink(struct rootfs *r, const struct op *op, struct berr *err) {
+  const char *target = op_str(op, 0), *path = op_str(op, 1);
+  char parent[4096];
+  const char *name = split_last(path, parent, sizeof parent);
+  if (mkdir_in_root(r, parent, err) < 0) return -1;
+  int pfd cleanup_fd = rootfs_open_in(r, parent, O_PATH | O_DIRECTORY, err);
+  if (pfd < 0) return -1;
+  if (symlinkat(target, pfd, name) < 0 && errno != EEXIST) return berr_sys(err, "creating symlink %s", path);
+  return 0;
+}
+
+int rootfs_readonly_path(struct rootfs *r, const struct op *op, struct berr *err) {
+  const char *path = op_str(op, 0);
+  int fd cleanup_fd = rootfs_open_in(r, path, O_PATH, NULL);
+  if (fd < 0) return errno == ENOENT ? 0 : berr_sys(err, "opening read-only path %s", path);
+  char p[PROC_FD_PATH];
+  proc_fd(p, fd);
+  if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) return berr_sys(err, "binding read-only path %s", path);
+  if (set_recursive_attr(r, path, MOUNT_ATTR_RDONLY, err) == 0) return 0;
+  return remount(r, path, MS_RDONLY, err);
+}
+
+int rootfs_mask_path(struct rootfs *r, const struct op *op, struct berr *err) {
+  const char *path = op_str(op, 0);
+  int fd cleanup_fd = rootfs_open_in(r, path, O_PATH, NULL);
+  if (fd < 0) return errno == ENOENT ? 0 : berr_sys(err, "opening masked path %s", path);
+  struct stat st;
+  if (fstat(fd, &st) < 0) return berr_sys(err, "inspecting masked path %s", path);
+  char p[PROC_FD_PATH];
+  proc_fd(p, fd);
+  if (S_ISDIR(st.st_mode)) {
+    if (mount("tmpfs", p, "tmpfs", MS_RDONLY, NULL) < 0) return berr_sys(err, "masking %s", path);
+    return 0;
+  }
+  int nfd cleanup_fd = rootfs_open_in(r, "/dev/null", O_PATH, err);
+  if (nfd < 0) return -1;
+  struct stat nst;
+  if (fstat(nfd, &nst) < 0) return berr_sys(err, "inspecting /dev/null");
+  if (!S_ISCHR(nst.st_mode) || major(nst.st_rdev) != 1 || minor(nst.st_rdev) != 3)
+    return berr_msg(err, "refusing to mask %s: the container's /dev/null is not the null device (1:3)", path);
+  char np[PROC_FD_PATH];
+  proc_fd(np, nfd);
+  if (mount(np, p, NULL, MS_BIND, NULL) < 0) return berr_sys(err, "masking %s", path);
+  return 0;
+}
+
+int rootfs_pivot(struct rootfs *r, const struct op *op, struct berr *err) {
+  if (fchdir(r->fd) < 0) return berr_sys(err, "entering the rootfs");
+  if (op_u64(op, 0)) {
+    if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) return berr_sys(err, "moving the rootfs to /");
+    if (chroot(".") < 0) return berr_sys(err, "chroot into the rootfs");
+  } else {
+    int oldroot cleanup_fd = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    if (oldroot < 0) return berr_sys(err, "opening the old root");
+    if (syscall(SYS_pivot_root, ".", ".") < 0) return berr_sys(err, "pivot_root");
+    if (fchdir(oldroot) < 0) return berr_sys(err, "entering the old root");
+    /* The old root's unmount must not propagate back to the host. */
+    if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) return berr_sys(err, "making the old root a slave");
+    if (umount2(".", MNT_DETACH) < 0) return berr_sys(err, "detaching the old root");
+  }
+  if (chdir("/") < 0) return berr_sys(err, "chdir /");
+  close(r->fd);
+  r->fd = -1;
+  return 0;
+}
+
+int rootfs_readonly_root(struct berr *err) {
+  int fd cleanup_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return berr_sys(err, "opening /");
+  if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(fd), NULL) < 0)
+    return berr_sys(err, "remounting the root read-only");
+  return 0;
+}

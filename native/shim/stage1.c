@@ -1,0 +1,89 @@
+/* Stage 1: join and create namespaces and cgroups, then fork the container's init
+ * as a sibling (CLONE_PARENT) so the shim, not this short-lived stage, is its parent. */
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "shim.h"
+#include "sync.h"
+
+static int join_cgroup(const struct op *op, struct berr *err) {
+  if (write_file(op_str(op, 0), "0", 1) < 0) return berr_sys(err, "joining cgroup %s", op_str(op, 0));
+  return 0;
+}
+
+static int join_ns(const struct op *op, struct berr *err) {
+  const char *path = op_str(op, 1);
+  int fd cleanup_fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return berr_sys(err, "opening namespace %s", path);
+  if (setns(fd, (int)op_u64(op, 0)) < 0) return berr_sys(err, "joining namespace %s", path);
+  return 0;
+}
+
+static int new_userns(struct shim *s, const struct op *op, struct berr *err) {
+  if (unshare(CLONE_NEWUSER) < 0) return berr_sys(err, "creating a user namespace");
+  struct msg m;
+  if (msg_send(s->stage_fd, MSG_USERNS, getpid(), 0, NULL, 0) < 0 ||
+      msg_recv(s->stage_fd, &m, NULL, 0, NULL) < 0)
+    return berr_sys(err, "waiting for the uid/gid mappings");
+  if (m.type != MSG_GO) return berr_msg(err, "the shim did not write the uid/gid mappings");
+  (void)op;
+  /* Become the namespace's root so the namespaces made next are usable. */
+  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+    return berr_sys(err, "becoming root in the user namespace (is uid/gid 0 mapped?)");
+  return 0;
+}
+
+static int new_namespaces(const struct op *op, struct berr *err) {
+  if (unshare((int)op_u64(op, 0)) < 0) return berr_sys(err, "creating namespaces (flags %#llx)", (unsigned long long)op_u64(op, 0));
+  return 0;
+}
+
+static int timens_offsets(const struct op *op, struct berr *err) {
+  const char *text = op_str(op, 0);
+  if (write_file("/proc/self/timens_offsets", text, strlen(text)) < 0)
+    return berr_sys(err, "writing time namespace offsets");
+  return 0;
+}
+
+static int run_op(struct shim *s, const struct op *op, struct berr *err) {
+  switch (op->code) {
+    case OP_CGROUP_JOIN: return join_cgroup(op, err);
+    case OP_JOIN_NS: return join_ns(op, err);
+    case OP_NEW_USERNS: return new_userns(s, op, err);
+    case OP_UNSHARE: return new_namespaces(op, err);
+    case OP_TIMENS_OFFSETS: return timens_offsets(op, err);
+    default: return 0;
+  }
+}
+
+void stage1_run(struct shim *s) {
+  struct berr err = {.op = -1};
+  /* Not dumpable until exec: processes in the container cannot open our /proc files
+   * (exe, fds, memory) while we hold host resources. execve resets this. */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  for (size_t i = 0; i < s->prog.nops; i++) {
+    const struct op *op = &s->prog.ops[i];
+    if (run_op(s, op, &err) < 0) {
+      err.op = op->index;
+      msg_send_error(s->stage_fd, &err);
+      _exit(1);
+    }
+  }
+  /* A raw clone: the child starts here like fork(), in the new pid namespace if one was made. */
+  pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+  if (pid < 0) {
+    berr_sys(&err, "forking the container's init");
+    msg_send_error(s->stage_fd, &err);
+    _exit(1);
+  }
+  if (pid == 0) stage2_run(s);
+  msg_send(s->stage_fd, MSG_INIT_PID, pid, 0, NULL, 0);
+  _exit(0);
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install from Debian what berth's tests need, skipping what is already there.
+# Runs as root, without standard input (CI).
+set -euo pipefail
+
+packages=(
+  busybox-static   # fixture rootfs for containers
+  runc             # the reference runtime the conformance suite compares against
+  golang-1.19-go   # builds the OCI runtime-tools validation suite offline
+  podman           # drives berth-runtime as its OCI runtime
+  iproute2         # ip netns for network-namespace tests
+  uidmap           # newuidmap/newgidmap for podman
+  procps           # ps, used by tests that inspect processes
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-test-deps: need root to install: ${missing[*]}" >&2
+  exit 1
+fi
+echo "install-test-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq </dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
