@@ -40,6 +40,59 @@ static const char *split_last(const char *path, char *parent, size_t cap) {
   return slash + 1;
 }
 
+/* Resolve path inside the rootfs the way securejoin does: symlinks are followed
+ * with the rootfs as "/", ".." stops at the rootfs, and the part that does not
+ * exist yet is kept as written. The result has no symlinks in its existing part,
+ * so creating it creates the target inside the rootfs, never beside a dangling link. */
+static int secure_join(const struct rootfs *r, const char *path, char *out, size_t cap, struct berr *err) {
+  char rest[8192], cur[4096] = "";
+  int links = 0;
+  if (snprintf(rest, sizeof rest, "%s", path) >= (int)sizeof rest) return berr_msg(err, "path %s is too long", path);
+  char *p = rest;
+  for (;;) {
+    while (*p == '/') p++;
+    if (!*p) break;
+    char comp[256];
+    size_t n = strcspn(p, "/");
+    if (n >= sizeof comp) return berr_msg(err, "a component of %s is too long", path);
+    memcpy(comp, p, n);
+    comp[n] = '\0';
+    p += n;
+    if (strcmp(comp, ".") == 0) continue;
+    if (strcmp(comp, "..") == 0) {
+      char *slash = strrchr(cur, '/');
+      if (slash) *slash = '\0';
+      else cur[0] = '\0';
+      continue;
+    }
+    char link[4096];
+    ssize_t len = -1;
+    int dfd = rootfs_open_in(r, cur, O_PATH | O_DIRECTORY, NULL);
+    if (dfd >= 0) {
+      len = readlinkat(dfd, comp, link, sizeof link - 1);
+      close(dfd);
+    }
+    if (len < 0) { /* not a symlink, or not there yet: keep the name */
+      size_t used = strlen(cur);
+      if (snprintf(cur + used, sizeof cur - used, "%s%s", used ? "/" : "", comp) >= (int)(sizeof cur - used))
+        return berr_msg(err, "path %s is too long", path);
+      continue;
+    }
+    if (++links > 40) {
+      errno = ELOOP;
+      return berr_sys(err, "resolving %s in the rootfs", path);
+    }
+    link[len] = '\0';
+    if (link[0] == '/') cur[0] = '\0';
+    char joined[8192];
+    if (snprintf(joined, sizeof joined, "%s/%s", link, p) >= (int)sizeof joined) return berr_msg(err, "path %s is too long", path);
+    memcpy(rest, joined, strlen(joined) + 1);
+    p = rest;
+  }
+  if (snprintf(out, cap, "/%s", cur) >= (int)cap) return berr_msg(err, "path %s is too long", path);
+  return 0;
+}
+
 /* mkdir -p inside the rootfs, one component at a time, each resolved in root. */
 static int mkdir_in_root(const struct rootfs *r, const char *path, struct berr *err) {
   char prefix[4096];
@@ -152,7 +205,9 @@ static int bind_mount(const struct rootfs *r, const char *src, const char *targe
 }
 
 int rootfs_mount(struct rootfs *r, const struct op *op, struct berr *err) {
-  const char *src = op_str(op, 0), *target = op_str(op, 1), *fstype = op_str(op, 2), *data = op_str(op, 4);
+  const char *src = op_str(op, 0), *fstype = op_str(op, 2), *data = op_str(op, 4);
+  char target[4096];
+  if (secure_join(r, op_str(op, 1), target, sizeof target, err) < 0) return -1;
   unsigned long flags = (unsigned long)op_u64(op, 3), prop = (unsigned long)op_u64(op, 5);
   uint64_t mopt = op_u64(op, 6), attr = op_u64(op, 7);
   if (mopt & MOPT_BIND) {
@@ -172,7 +227,8 @@ int rootfs_mount(struct rootfs *r, const struct op *op, struct berr *err) {
 }
 
 int rootfs_mknod(struct rootfs *r, const struct op *op, struct berr *err) {
-  const char *path = op_str(op, 0);
+  char path[4096];
+  if (secure_join(r, op_str(op, 0), path, sizeof path, err) < 0) return -1;
   char parent[4096];
   const char *name = split_last(path, parent, sizeof parent);
   if (mkdir_in_root(r, parent, err) < 0) return -1;
@@ -191,9 +247,12 @@ int rootfs_mknod(struct rootfs *r, const struct op *op, struct berr *err) {
 }
 
 int rootfs_symlink(struct rootfs *r, const struct op *op, struct berr *err) {
-  const char *target = op_str(op, 0), *path = op_str(op, 1);
-  char parent[4096];
-  const char *name = split_last(path, parent, sizeof parent);
+  const char *target = op_str(op, 0);
+  /* The link itself is replaced by nothing: only its directory is resolved. */
+  char given_parent[4096], parent[4096];
+  const char *name = split_last(op_str(op, 1), given_parent, sizeof given_parent);
+  if (secure_join(r, given_parent, parent, sizeof parent, err) < 0) return -1;
+  const char *path = op_str(op, 1);
   if (mkdir_in_root(r, parent, err) < 0) return -1;
   int pfd cleanup_fd = rootfs_open_in(r, parent, O_PATH | O_DIRECTORY, err);
   if (pfd < 0) return -1;

@@ -59,14 +59,15 @@ export class RuntimeFixture {
     return `${prefix}-${process.pid}-${++this.n}`;
   }
 
-  run(args: string[], opts: { stdio?: StdioOptions; input?: string; timeoutMs?: number } = {}): Promise<Result> {
+  run(args: string[], opts: { stdio?: StdioOptions; input?: string | null; timeoutMs?: number } = {}): Promise<Result> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [RUNTIME, '--root', this.root, ...args], { stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
       child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.stdin?.end(opts.input ?? '');
+      // input null: leave stdin open (the caller's process reads it until we exit).
+      if (opts.input !== null) child.stdin?.end(opts.input ?? '');
       const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30000);
       child.on('error', reject);
       // A created (or detached) container keeps our stdio pipes open, as runc's do:
