@@ -13,24 +13,6 @@
 
 #include "sync.h"
 
-static int send_master(int sock, int master, struct berr *err) {
-  char name[] = "/dev/ptmx";
-  struct iovec iov = {name, sizeof name - 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &master, sizeof(int));
-  if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0) return berr_sys(err, "sending the pty master to the console socket");
-  return 0;
-}
-
 /* /dev/console is the container's own pty, bound over a placeholder file. */
 static int bind_console(const struct rootfs *r, int master, struct berr *err) {
   unsigned ptn;
@@ -60,7 +42,10 @@ int console_setup(const struct rootfs *r, const struct op *op, int console_fd, i
   if (fchown(slave, (uid_t)op_u64(op, 2), (gid_t)-1) < 0) return berr_sys(err, "giving the pty to the process's user");
   if (r->fd >= 0 && bind_console(r, master, err) < 0) return -1;
   if (console_fd >= 0) {
-    if (send_master(console_fd, master, err) < 0) return -1;
+    /* runc's protocol: one message naming the file, the master attached. */
+    static const char name[] = "/dev/ptmx";
+    if (send_fd(console_fd, master, name, sizeof name - 1) < 0)
+      return berr_sys(err, "sending the pty master to the console socket");
   } else if (msg_send_fd(shim_fd, MSG_CONSOLE, master) < 0) {
     return berr_sys(err, "sending the pty master to the shim");
   }

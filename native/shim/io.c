@@ -44,33 +44,27 @@ int write_file(const char *path, const char *data, size_t len) {
   return rc;
 }
 
-int write_file_atomic(const char *dir, const char *name, const char *data, size_t len) {
-  char tmp[4096], dst[4096];
-  if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name) >= (int)sizeof tmp ||
-      snprintf(dst, sizeof dst, "%s/%s", dir, name) >= (int)sizeof dst) {
+int write_file_atomic(int dirfd, const char *name, const char *data, size_t len) {
+  char tmp[256];
+  if (snprintf(tmp, sizeof tmp, ".%s.tmp", name) >= (int)sizeof tmp) {
     errno = ENAMETOOLONG;
     return -1;
   }
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return -1;
   if (write_full(fd, data, len) < 0 || fsync(fd) < 0) {
     int saved = errno;
     close(fd);
-    unlink(tmp);
+    unlinkat(dirfd, tmp, 0);
     errno = saved;
     return -1;
   }
   close(fd);
-  if (rename(tmp, dst) < 0) {
+  if (renameat(dirfd, tmp, dirfd, name) < 0) {
     int saved = errno;
-    unlink(tmp);
+    unlinkat(dirfd, tmp, 0);
     errno = saved;
     return -1;
   }
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
-  return 0;
+  return fsync(dirfd);
 }

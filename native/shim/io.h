@@ -10,7 +10,7 @@ int read_full(int fd, void *buf, size_t len);
 int write_full(int fd, const void *buf, size_t len);
 /* Write a whole small file (O_WRONLY|O_TRUNC, no create); -1 with errno. */
 int write_file(const char *path, const char *data, size_t len);
-/* Atomically replace path with data: temp file, fsync, rename, fsync dir. */
-int write_file_atomic(const char *dir, const char *name, const char *data, size_t len);
+/* Atomically replace dirfd/name with data: temp file, fsync, rename, fsync the directory. */
+int write_file_atomic(int dirfd, const char *name, const char *data, size_t len);
 
 #endif

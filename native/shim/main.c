@@ -89,8 +89,11 @@ static int detach(struct shim *s, struct berr *err) {
   write_file("/proc/self/oom_score_adj", "-1000", 5);
   char pidtext[32];
   int n = snprintf(pidtext, sizeof pidtext, "%d\n", getpid());
-  if (s->state_dir && write_file_atomic(s->state_dir, "shim.pid", pidtext, (size_t)n) < 0)
-    return berr_sys(err, "writing %s/shim.pid", s->state_dir);
+  if (s->state_dir) {
+    int dfd cleanup_fd = open(s->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || write_file_atomic(dfd, "shim.pid", pidtext, (size_t)n) < 0)
+      return berr_sys(err, "writing %s/shim.pid", s->state_dir);
+  }
   return 0;
 }
 

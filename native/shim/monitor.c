@@ -3,6 +3,7 @@
  * feeds stdin, serves the control socket, watches for OOM kills and, on SIGCHLD,
  * reaps; once the container is gone and its output drained it writes the exit file,
  * lets attach clients take the rest of their output and returns. */
+#include "io.h"
 #include "monitor_internal.h"
 
 #include <fcntl.h>
@@ -88,35 +89,8 @@ void mon_format_time(char out[40], const struct timespec *ts) {
 
 int mon_write_state_file(struct monitor *m, const char *name, const char *data, size_t len,
                          struct berr *err) {
-  char tmp[64];
-  snprintf(tmp, sizeof tmp, ".%s.tmp", name);
-  cleanup_fd int fd = openat(m->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return berr_sys(err, "create %s/%s", m->cfg->state_dir, tmp);
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      berr_sys(err, "write %s/%s", m->cfg->state_dir, tmp);
-      unlinkat(m->dir_fd, tmp, 0);
-      return -1;
-    }
-    data += n;
-    len -= (size_t)n;
-  }
-  if (fsync(fd) < 0) {
-    berr_sys(err, "fsync %s/%s", m->cfg->state_dir, tmp);
-    unlinkat(m->dir_fd, tmp, 0);
-    return -1;
-  }
-  if (renameat(m->dir_fd, tmp, m->dir_fd, name) < 0) {
-    berr_sys(err, "rename %s/%s to %s", m->cfg->state_dir, tmp, name);
-    unlinkat(m->dir_fd, tmp, 0);
-    return -1;
-  }
-  if (fsync(m->dir_fd) < 0)
-    return berr_sys(err, "fsync %s", m->cfg->state_dir);
+  if (write_file_atomic(m->dir_fd, name, data, len) < 0)
+    return berr_sys(err, "writing %s/%s", m->cfg->state_dir, name);
   return 0;
 }
 

@@ -132,8 +132,32 @@ int rootfs_touch(const struct rootfs *r, const char *path, struct berr *err) {
   return 0;
 }
 
+/* pivot_root refuses a new root whose parent mount is shared (rootfsPropagation
+ * "shared" makes it so): make just that parent private, as runc does. */
+static int make_parent_private(const char *path, struct berr *err) {
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) return berr_sys(err, "reading /proc/self/mountinfo");
+  char line[8192], best[4096] = "";
+  int best_shared = 0;
+  while (fgets(line, sizeof line, f)) {
+    char mp[4096];
+    if (sscanf(line, "%*d %*d %*s %*s %4095s", mp) != 1) continue;
+    size_t n = strlen(mp);
+    int covers = strcmp(mp, "/") == 0 || (strncmp(path, mp, n) == 0 && (path[n] == '/' || path[n] == '\0'));
+    if (!covers || n < strlen(best)) continue;
+    snprintf(best, sizeof best, "%s", mp);
+    char *dash = strstr(line, " - ");
+    char *shared = strstr(line, " shared:");
+    best_shared = shared && dash && shared < dash;
+  }
+  fclose(f);
+  if (best_shared && mount(NULL, best, NULL, MS_PRIVATE, NULL) < 0) return berr_sys(err, "making %s private", best);
+  return 0;
+}
+
 int rootfs_setup(struct rootfs *r, const struct op *op, struct berr *err) {
   const char *path = op_str(op, 0);
+  if (make_parent_private(path, err) < 0) return -1;
   if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) return berr_sys(err, "binding the rootfs %s onto itself", path);
   r->fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (r->fd < 0) return berr_sys(err, "opening the rootfs %s", path);
@@ -295,6 +319,18 @@ int rootfs_mask_path(struct rootfs *r, const struct op *op, struct berr *err) {
   return 0;
 }
 
+/* stdio that is the host's /dev/null becomes the container's own (runc's reOpenDevNull). */
+static void reopen_dev_null(void) {
+  for (int fd = 0; fd < 3; fd++) {
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) continue;
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0) return;
+    dup3(null, fd, 0);
+    close(null);
+  }
+}
+
 int rootfs_pivot(struct rootfs *r, const struct op *op, struct berr *err) {
   if (fchdir(r->fd) < 0) return berr_sys(err, "entering the rootfs");
   if (op_u64(op, 0)) {
@@ -310,6 +346,7 @@ int rootfs_pivot(struct rootfs *r, const struct op *op, struct berr *err) {
     if (umount2(".", MNT_DETACH) < 0) return berr_sys(err, "detaching the old root");
   }
   if (chdir("/") < 0) return berr_sys(err, "chdir /");
+  reopen_dev_null();
   close(r->fd);
   r->fd = -1;
   return 0;

@@ -25,9 +25,8 @@ int msg_send(int fd, uint32_t type, int32_t a, int32_t b, const char *data, uint
   return write_full(fd, buf + n, total - (size_t)n);
 }
 
-int msg_send_fd(int fd, uint32_t type, int passfd) {
-  struct msg m = {.type = type};
-  struct iovec iov = {&m, sizeof m};
+int send_fd(int sock, int passfd, const void *data, size_t len) {
+  struct iovec iov = {(void *)data, len};
   union {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
@@ -40,9 +39,14 @@ int msg_send_fd(int fd, uint32_t type, int passfd) {
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &passfd, sizeof(int));
   ssize_t n;
-  do n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+  do n = sendmsg(sock, &mh, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
-  return n == (ssize_t)sizeof m ? 0 : -1;
+  return n == (ssize_t)len ? 0 : -1;
+}
+
+int msg_send_fd(int fd, uint32_t type, int passfd) {
+  struct msg m = {.type = type};
+  return send_fd(fd, passfd, &m, sizeof m);
 }
 
 int msg_recv(int fd, struct msg *m, char *data, size_t cap, int *passfd) {

@@ -31,6 +31,8 @@ struct msg {
 
 int msg_send(int fd, uint32_t type, int32_t a, int32_t b, const char *data, uint32_t len);
 int msg_send_fd(int fd, uint32_t type, int passfd);
+/* Send data with passfd attached (SCM_RIGHTS) in one sendmsg. */
+int send_fd(int sock, int passfd, const void *data, size_t len);
 /* Receives one message; data (len+1 bytes, NUL-terminated) may be NULL to discard.
  * *passfd receives an attached fd or -1. Returns -1 on EOF (errno EIO) or error. */
 int msg_recv(int fd, struct msg *m, char *data, size_t cap, int *passfd);
