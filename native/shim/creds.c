@@ -1,6 +1,8 @@
 #include "creds.h"
 
+#include <fcntl.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -71,12 +73,39 @@ int creds_rlimit(const struct op *op, struct berr *err) {
   return 0;
 }
 
+int creds_cloexec_from(unsigned first, struct berr *err) {
+  if (syscall(SYS_close_range, first, ~0u, CLOSE_RANGE_CLOEXEC) == 0) return 0;
+  if (errno != ENOSYS && errno != EINVAL) return berr_sys(err, "marking fds close-on-exec");
+  /* Kernels before 5.11: every fd up to the soft limit, one by one. */
+  struct rlimit rl;
+  unsigned last = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1u << 20 ? (unsigned)rl.rlim_cur : 1u << 20;
+  for (unsigned fd = first; fd < last; fd++) {
+    int flags = fcntl((int)fd, F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC)) fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+  return 0;
+}
+
 int creds_no_new_privs(struct berr *err) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return berr_sys(err, "setting no_new_privs");
   return 0;
 }
 
+/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN in the effective set;
+ * after a uid change only the permitted set remains, so raise it for the load.
+ * The final capability sets are applied after. */
+static int effective_from_permitted(struct berr *err) {
+  struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+  struct __user_cap_data_struct data[2];
+  if (syscall(SYS_capget, &hdr, data) < 0) return berr_sys(err, "reading capabilities");
+  data[0].effective = data[0].permitted;
+  data[1].effective = data[1].permitted;
+  if (syscall(SYS_capset, &hdr, data) < 0) return berr_sys(err, "raising capabilities to load seccomp");
+  return 0;
+}
+
 int creds_seccomp(const struct op *op, struct berr *err) {
+  if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 0 && effective_from_permitted(err) < 0) return -1;
   struct sock_fprog prog = {.len = (unsigned short)(op->args[0].len / 8),
                             .filter = (struct sock_filter *)(void *)op->args[0].data};
   /* The buffer comes from the program bytes and may be unaligned; copy it. */

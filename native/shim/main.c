@@ -206,9 +206,9 @@ static void create_container(struct shim *s) {
       }
       case MSG_INIT_PID:
         s->init_pid = m.a;
-        waitpid(stage1, NULL, 0);
         if (wait_after_create) forward_to_caller(s, MSG_CREATED, &err);
         msg_send(s->shim_stage_fd, MSG_GO, s->init_pid, 0, NULL, 0);
+        waitpid(stage1, NULL, 0); /* after the init is on its way */
         break;
       case MSG_HOOKS:
         forward_to_caller(s, MSG_HOOKS, &err);

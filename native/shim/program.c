@@ -18,7 +18,7 @@ static const struct op_shape shapes[] = {
     {OP_WAIT_AFTER_CREATE, ""}, {OP_CGROUP_BPF, "sb"}, {OP_HOOK_STATE, "sss"},
     {OP_CGROUP_JOIN, "s"}, {OP_JOIN_NS, "us"}, {OP_NEW_USERNS, "ssu"}, {OP_UNSHARE, "u"},
     {OP_TIMENS_OFFSETS, "s"}, {OP_SETHOSTNAME, "s"}, {OP_SETDOMAINNAME, "s"}, {OP_SYSCTL, "ss"},
-    {OP_ROOT_PROPAGATION, "u"}, {OP_ROOTFS, "s"}, {OP_MOUNT, "sssusuuu"}, {OP_MKNOD, "suuuu"},
+    {OP_ROOT_PROPAGATION, "u"}, {OP_ROOTFS, "su"}, {OP_MOUNT, "sssusuuu"}, {OP_MKNOD, "suuuu"},
     {OP_SYMLINK, "ss"}, {OP_HOOK, "sbbus"}, {OP_SYNC_HOOKS, ""}, {OP_PIVOT_ROOT, "u"},
     {OP_READONLY_ROOT, ""}, {OP_READONLY_PATH, "s"}, {OP_MASK_PATH, "s"}, {OP_CONSOLE, "uuuu"},
     {OP_OOM_SCORE_ADJ, "s"}, {OP_RLIMIT, "uuus"}, {OP_UMASK, "u"}, {OP_USER, "uubu"},

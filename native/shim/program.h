@@ -43,7 +43,7 @@ enum op_code {
   OP_SETDOMAINNAME = 31, /* str */
   OP_SYSCTL = 32,        /* str path below /proc/sys, str value */
   OP_ROOT_PROPAGATION = 33, /* u64 MS_* propagation flag for "/" (recursive) */
-  OP_ROOTFS = 34,        /* str host path of the rootfs: bound onto itself */
+  OP_ROOTFS = 34,        /* str host path of the rootfs, u64 bind it onto itself (own mount ns) */
   OP_MOUNT = 35,         /* str source, str target (in rootfs), str fstype, u64 flags,
                             str data, u64 propagation flags, u64 mount options (MOPT_*),
                             u64 recursive attr set */
@@ -51,7 +51,7 @@ enum op_code {
   OP_SYMLINK = 37,       /* str target, str link path (in rootfs) */
   OP_HOOK = 38,          /* str path, list argv, list env, u64 timeout s, str name (lists: NUL-terminated items) */
   OP_SYNC_HOOKS = 39,    /* ask the caller to run prestart/createRuntime hooks now */
-  OP_PIVOT_ROOT = 40,    /* u64 no_pivot */
+  OP_PIVOT_ROOT = 40,    /* u64 how: 0 pivot_root, 1 MS_MOVE + chroot (--no-pivot), 2 chroot only (no mount ns) */
   OP_READONLY_ROOT = 41,
   OP_READONLY_PATH = 42, /* str */
   OP_MASK_PATH = 43,     /* str */

@@ -45,6 +45,16 @@ static const char *split_last(const char *path, char *parent, size_t cap) {
  * exist yet is kept as written. The result has no symlinks in its existing part,
  * so creating it creates the target inside the rootfs, never beside a dangling link. */
 static int secure_join(const struct rootfs *r, const char *path, char *out, size_t cap, struct berr *err) {
+  /* Fast path: a path that exists and crosses no symlink is already resolved. */
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS};
+  const char *rel = path;
+  while (*rel == '/') rel++;
+  int fd = (int)syscall(SYS_openat2, r->fd >= 0 ? r->fd : AT_FDCWD, *rel ? rel : ".", &how, sizeof how);
+  if (fd >= 0) {
+    close(fd);
+    if (snprintf(out, cap, "/%s", rel) >= (int)cap) return berr_msg(err, "path %s is too long", path);
+    return 0;
+  }
   char rest[8192], cur[4096] = "";
   int links = 0;
   if (snprintf(rest, sizeof rest, "%s", path) >= (int)sizeof rest) return berr_msg(err, "path %s is too long", path);
@@ -95,6 +105,11 @@ static int secure_join(const struct rootfs *r, const char *path, char *out, size
 
 /* mkdir -p inside the rootfs, one component at a time, each resolved in root. */
 static int mkdir_in_root(const struct rootfs *r, const char *path, struct berr *err) {
+  int existing = rootfs_open_in(r, path, O_PATH | O_DIRECTORY, NULL);
+  if (existing >= 0) {
+    close(existing);
+    return 0;
+  }
   char prefix[4096];
   size_t len = strlen(path);
   if (len >= sizeof prefix) return berr_msg(err, "path %s is too long", path);
@@ -157,8 +172,10 @@ static int make_parent_private(const char *path, struct berr *err) {
 
 int rootfs_setup(struct rootfs *r, const struct op *op, struct berr *err) {
   const char *path = op_str(op, 0);
-  if (make_parent_private(path, err) < 0) return -1;
-  if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) return berr_sys(err, "binding the rootfs %s onto itself", path);
+  if (op_u64(op, 1)) {
+    if (make_parent_private(path, err) < 0) return -1;
+    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) return berr_sys(err, "binding the rootfs %s onto itself", path);
+  }
   r->fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (r->fd < 0) return berr_sys(err, "opening the rootfs %s", path);
   return 0;
@@ -333,7 +350,10 @@ static void reopen_dev_null(void) {
 
 int rootfs_pivot(struct rootfs *r, const struct op *op, struct berr *err) {
   if (fchdir(r->fd) < 0) return berr_sys(err, "entering the rootfs");
-  if (op_u64(op, 0)) {
+  uint64_t how = op_u64(op, 0);
+  if (how == 2) {
+    if (chroot(".") < 0) return berr_sys(err, "chroot into the rootfs");
+  } else if (how == 1) {
     if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) return berr_sys(err, "moving the rootfs to /");
     if (chroot(".") < 0) return berr_sys(err, "chroot into the rootfs");
   } else {

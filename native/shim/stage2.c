@@ -133,9 +133,7 @@ static int run_op(struct init *in, const struct op *op, struct berr *err) {
     case OP_UMASK: umask((mode_t)op_u64(op, 0)); return 0;
     case OP_USER: return creds_user(op, err);
     case OP_CHDIR: return creds_chdir(op, err);
-    case OP_CLOEXEC_FROM:
-      if (close_range((unsigned)op_u64(op, 0), ~0u, CLOSE_RANGE_CLOEXEC) < 0) return berr_sys(err, "marking fds close-on-exec");
-      return 0;
+    case OP_CLOEXEC_FROM: return creds_cloexec_from((unsigned)op_u64(op, 0), err);
     case OP_NO_NEW_PRIVS: return creds_no_new_privs(err);
     case OP_CAPS_BOUNDING: return creds_bounding(op, err);
     case OP_CAPS: return creds_caps(op, err);

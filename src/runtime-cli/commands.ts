@@ -136,7 +136,10 @@ const del: Command = async (ctx, argv) => {
   const id = oneId(p, 'delete');
   const rt = ctx.runtime();
   // runc: deleting a container that does not exist is an error, except with --force.
-  if (boolFlag(p, 'force') && !rt.store.exists(id)) return 0;
+  if (boolFlag(p, 'force') && !rt.store.exists(id)) {
+    rt.store.remove(id); // a create killed before it recorded anything
+    return 0;
+  }
   await rt.delete(id, boolFlag(p, 'force'));
   return 0;
 };

@@ -14,7 +14,6 @@ import { CLONE_NEW } from './linux-constants.js';
 import { namespaceSet } from './plan-namespaces.js';
 import { planCreate, planExec, type CgroupPlan, type MonitorOptions, type SeccompProgram } from './plan.js';
 import type { ShimModeName } from './program.js';
-import { compileSeccomp } from './seccomp/index.js';
 import { spawnShim, type ShimSession } from './shim.js';
 import { StateStore, isAlive, ociState, pidStartTime, statusOf, validateId, type ContainerRecord } from './state.js';
 
@@ -111,8 +110,11 @@ export class Runtime {
     return openCgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath, systemd: this.opts.systemdCgroup, paths });
   }
 
-  private seccompFor(spec: Spec): SeccompProgram | undefined {
-    return spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp, this.host.arch) : undefined;
+  /** The seccomp compiler and its syscall tables load only when a spec asks for a filter. */
+  private async seccompFor(spec: Spec): Promise<SeccompProgram | undefined> {
+    if (!spec.linux?.seccomp) return undefined;
+    const { compileSeccomp } = await import('./seccomp/index.js');
+    return compileSeccomp(spec.linux.seccomp, this.host.arch);
   }
 
   async create(id: string, o: CreateOptions): Promise<Created> {
@@ -121,12 +123,15 @@ export class Runtime {
     const spec = loadBundleConfig(bundle);
     const rootfs = isAbsolute(spec.root!.path) ? spec.root!.path : join(bundle, spec.root!.path);
     if (!existsSync(rootfs) || !statSync(rootfs).isDirectory()) throw invalidArgument(`root.path ${rootfs} is not a directory`);
-    const seccomp = this.seccompFor(spec);
+    const seccomp = await this.seccompFor(spec);
     const dir = this.store.reserve(id);
     let cgroup: CgroupManager | undefined;
     let pid = -1;
     try {
       cgroup = this.cgroupFor(id, spec);
+      // Recorded before anything is made, so `delete --force` can clean up a create
+      // that was killed half-way (pid 0 reads as stopped).
+      this.store.save({ ...this.recordStub(id, bundle, rootfs, spec, 0), cgroupPaths: cgroup.paths() });
       const resources: LinuxResources = { ...spec.linux?.resources, devices: deviceRules(spec.linux?.resources?.devices, spec.linux?.devices) };
       const applied = cgroup.create(resources);
       for (const note of applied.notes) this.warn(note);
@@ -141,7 +146,7 @@ export class Runtime {
         execFifo: o.startImmediately ? undefined : this.store.fifo(id), noPivot: o.noPivot ?? false,
         waitAfterCreate: o.onCreated !== undefined,
       });
-      const hookState = (p: number): State => ({ ...ociState(this.recordStub(id, bundle, rootfs, spec, p), 'creating'), pid: p });
+      const hookState = (p: number, status: State['status']): State => ({ ...ociState(this.recordStub(id, bundle, rootfs, spec, p), status), pid: p });
       const session = await spawnShim({
         ops,
         stdio: mode === 'monitor' ? 'ignore' : 'inherit',
@@ -149,8 +154,9 @@ export class Runtime {
         handlers: {
           onCreated: o.onCreated,
           onHooks: async (p) => {
-            await runHooks('prestart', spec.hooks?.prestart, hookState(p));
-            await runHooks('createRuntime', spec.hooks?.createRuntime, hookState(p));
+            // prestart (deprecated) has always seen "created"; createRuntime runs mid-create.
+            await runHooks('prestart', spec.hooks?.prestart, hookState(p, 'created'));
+            await runHooks('createRuntime', spec.hooks?.createRuntime, hookState(p, 'creating'));
           },
         },
       });
@@ -259,7 +265,8 @@ export class Runtime {
   async delete(id: string, force = false): Promise<void> {
     const rec = this.load(id);
     const status = this.status(rec);
-    if ((status === 'running' || status === 'paused') && !force) {
+    // The spec: deleting a container that is not stopped is an error (runc kills a created one).
+    if (status !== 'stopped' && !force) {
       throw conflict(`cannot delete container ${id} that is not stopped: ${status}`);
     }
     const cgroup = this.managerOf(rec);
@@ -348,7 +355,7 @@ export class Runtime {
       .filter((t) => namespaces.has(t as never))
       .map((t) => ({ type: CLONE_NEW[t as keyof typeof CLONE_NEW], path: `/proc/${rec.pid}/ns/${NS_PROC_NAMES[t]}` }));
     const spec = rec.spec;
-    const seccomp = spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp, this.host.arch) : undefined;
+    const seccomp = await this.seccompFor(spec);
     const ops = planExec({
       mode: o.detach ? 'exit' : 'wait', preserveFds: o.preserveFds ?? 0, consoleSocket: o.consoleSocket,
       cgroup: { procsFiles: this.managerOf(rec).procsFiles(), hierarchies: [] }, seccomp, host: this.host, warn: this.warn,

@@ -73,13 +73,21 @@ export function capabilityMasks(caps: LinuxCapabilities, lastCap: number, warn: 
     }
     return m;
   };
-  return {
+  const masks = {
     bounding: mask(caps.bounding, 'bounding'),
     effective: mask(caps.effective, 'effective'),
     permitted: mask(caps.permitted, 'permitted'),
     inheritable: mask(caps.inheritable, 'inheritable'),
     ambient: mask(caps.ambient, 'ambient'),
   };
+  // The kernel raises an ambient capability only if it is permitted and inheritable;
+  // runc skips the others with a warning rather than failing the container.
+  const raisable = masks.ambient & masks.permitted & masks.inheritable;
+  if (raisable !== masks.ambient) {
+    const skipped = CAPABILITIES.filter((_, bit) => ((masks.ambient & ~raisable) >> BigInt(bit)) & 1n);
+    warn(`process.capabilities.ambient: ${skipped.join(', ')} not raised: not in both the permitted and inheritable sets`);
+  }
+  return { ...masks, ambient: raisable };
 }
 
 export function validateProcess(p: Process | undefined): Process {

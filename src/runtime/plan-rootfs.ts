@@ -98,6 +98,8 @@ export interface RootfsPlanInput {
   kcore: boolean;
   cgroupns: boolean;
   cgroupHierarchies: readonly CgroupHierarchy[];
+  /** false: the container shares the runtime's mount namespace (runc then chroots). */
+  ownMountNs: boolean;
 }
 
 /** Ops from making / private-ish through devices and symlinks (before hooks and pivot). */
@@ -107,8 +109,9 @@ export function planRootfs(input: RootfsPlanInput): ProgramOp[] {
   const propName = spec.linux?.rootfsPropagation ?? 'rslave';
   const prop = PROPAGATION_NAMES[propName];
   if (prop === undefined) throw invalidArgument(`linux.rootfsPropagation: unknown value "${propName}"`);
-  ops.push({ op: 'ROOT_PROPAGATION', args: [prop], what: `making / ${propName}` });
-  ops.push({ op: 'ROOTFS', args: [rootfs], what: `preparing the rootfs ${rootfs}` });
+  // Never change the propagation of the runtime's own mount namespace.
+  if (input.ownMountNs) ops.push({ op: 'ROOT_PROPAGATION', args: [prop], what: `making / ${propName}` });
+  ops.push({ op: 'ROOTFS', args: [rootfs, input.ownMountNs ? 1 : 0], what: `preparing the rootfs ${rootfs}` });
   (spec.mounts ?? []).forEach((m, i) => ops.push(...mountOps(m, input, i)));
   const specDevices = spec.linux?.devices ?? [];
   const devices = [...specDevices, ...DEFAULT_DEVICES.filter((d) => !specDevices.some((s) => s.path === d.path))];

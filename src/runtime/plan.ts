@@ -114,19 +114,21 @@ function processOps(req: CommonRequest, p: Process, opts: { waitStart: boolean; 
   const seccomp: ProgramOp[] = req.seccomp
     ? [{ op: 'SECCOMP', args: [req.seccomp.filter, req.seccomp.flags], what: 'loading the seccomp filter' }]
     : [];
-  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before dropping caps.
-  if (!nnp) ops.push(...seccomp);
   const caps = p.capabilities ? capabilityMasks(p.capabilities, req.host.lastCap, req.warn) : undefined;
+  // Everything the runtime itself needs (close_range, getcwd, setresuid) happens before
+  // the filter, so a profile that denies those still gets a working container.
+  ops.push({ op: 'CLOEXEC_FROM', args: [3 + req.preserveFds], what: 'closing inherited fds' });
   if (caps) ops.push({ op: 'CAPS_BOUNDING', args: [caps.bounding], what: 'dropping capabilities from the bounding set' });
   const groups = Buffer.alloc(4 * (p.user.additionalGids?.length ?? 0));
   (p.user.additionalGids ?? []).forEach((g, i) => groups.writeUInt32LE(g, 4 * i));
   ops.push({ op: 'USER', args: [p.user.uid, p.user.gid, groups, 1], what: `switching to uid ${p.user.uid} gid ${p.user.gid}` });
   ops.push({ op: 'UMASK', args: [p.user.umask ?? 0o022], what: 'setting the umask' });
   ops.push({ op: 'CHDIR', args: [p.cwd], what: `changing to cwd ${p.cwd}` });
+  // Without no_new_privs the filter loads while the permitted set still holds CAP_SYS_ADMIN.
+  if (!nnp) ops.push(...seccomp);
   if (caps) {
     ops.push({ op: 'CAPS', args: [caps.effective, caps.permitted, caps.inheritable, caps.ambient], what: 'setting capabilities' });
   }
-  ops.push({ op: 'CLOEXEC_FROM', args: [3 + req.preserveFds], what: 'closing inherited fds' });
   if (nnp) ops.push({ op: 'NO_NEW_PRIVS', args: [], what: 'setting no_new_privs' });
   ops.push({ op: 'REPORT_READY', args: [], what: 'finding the executable' });
   if (opts.waitStart) ops.push({ op: 'WAIT_START', args: [], what: 'waiting for start' });
@@ -156,7 +158,11 @@ export function planCreate(req: CreateRequest): ProgramOp[] {
   const process = validateProcess(spec.process);
   const ns = planNamespaces(spec, { timeNamespace: req.host.timeNamespace });
   const owns = (t: 'mount' | 'uts'): boolean => ns.created.has(t) || ns.joined.has(t);
-  if (!owns('mount')) throw invalidArgument('linux.namespaces must include a mount namespace');
+  const ownMountNs = owns('mount');
+  if (!ownMountNs) {
+    if (spec.root?.readonly) throw invalidArgument('root.readonly needs a mount namespace of its own');
+    req.warn('no mount namespace: the container\'s mounts are made in the runtime\'s mount namespace and it is chrooted, as runc does');
+  }
   const ops: ProgramOp[] = [...shimConfig(req, process)];
   if (req.waitAfterCreate) ops.push({ op: 'WAIT_AFTER_CREATE', args: [], what: 'waiting for the caller' });
   ops.push({ op: 'HOOK_STATE', args: hookState(req.id, req.bundle, spec.annotations), what: 'preparing hook state' });
@@ -176,7 +182,7 @@ export function planCreate(req: CreateRequest): ProgramOp[] {
   const inUserNs = ns.created.has('user') || ns.joined.has('user');
   ops.push(...planRootfs({
     spec, bundle: req.bundle, rootfs: req.rootfs, inUserNs, kcore: req.host.kcore,
-    cgroupns: ns.created.has('cgroup') || ns.joined.has('cgroup'), cgroupHierarchies: req.cgroup.hierarchies,
+    cgroupns: ns.created.has('cgroup') || ns.joined.has('cgroup'), cgroupHierarchies: req.cgroup.hierarchies, ownMountNs,
   }));
   if (spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length) {
     ops.push({ op: 'SYNC_HOOKS', args: [], what: 'running prestart and createRuntime hooks' });
@@ -188,7 +194,8 @@ export function planCreate(req: CreateRequest): ProgramOp[] {
   ops.push(...planMasks(spec));
   if (req.execFifo) ops.push({ op: 'EXEC_FIFO', args: [req.execFifo], what: 'opening the exec fifo' });
   ops.push(...lsmOps(process, req.host, req.warn));
-  ops.push({ op: 'PIVOT_ROOT', args: [req.noPivot ? 1 : 0], what: req.noPivot ? 'moving into the rootfs' : 'pivoting into the rootfs' });
+  const how = !ownMountNs ? 2 : req.noPivot ? 1 : 0;
+  ops.push({ op: 'PIVOT_ROOT', args: [how], what: ['pivoting into the rootfs', 'moving into the rootfs', 'entering the rootfs (chroot)'][how]! });
   if (spec.root?.readonly) ops.push({ op: 'READONLY_ROOT', args: [], what: 'making the root read-only' });
   const personality = spec.linux?.personality;
   if (personality) {

@@ -64,10 +64,11 @@ test('stage order: cgroups, then joins (user first, mount last), then new namesp
   assert.ok(indexOf(ops, 'JOIN_NS') < indexOf(ops, 'UNSHARE'));
 });
 
-test('seccomp loads before capabilities are dropped, or last with no_new_privs', () => {
+test("seccomp loads after the runtime's own syscalls and before the final capabilities, or last with no_new_privs", () => {
   const seccomp = { filter: Buffer.alloc(8), flags: 0 };
   const withoutNnp = planCreate(request((s) => (s.process!.noNewPrivileges = false), { seccomp }));
-  assert.ok(indexOf(withoutNnp, 'SECCOMP') < indexOf(withoutNnp, 'CAPS_BOUNDING'));
+  for (const op of ['CLOEXEC_FROM', 'USER', 'CHDIR']) assert.ok(indexOf(withoutNnp, op) < indexOf(withoutNnp, 'SECCOMP'), op);
+  assert.ok(indexOf(withoutNnp, 'SECCOMP') < indexOf(withoutNnp, 'CAPS'));
   const withNnp = planCreate(request((s) => (s.process!.noNewPrivileges = true), { seccomp }));
   assert.ok(indexOf(withNnp, 'SECCOMP') > indexOf(withNnp, 'WAIT_START'));
   assert.equal(names(withNnp).at(-1), 'EXEC');
@@ -83,6 +84,14 @@ test('mounts and masks come before the pivot; identity and caps after; exec last
   assert.ok(indexOf(ops, 'CAPS_BOUNDING') < indexOf(ops, 'USER'));
   assert.ok(indexOf(ops, 'USER') < indexOf(ops, 'CAPS'));
   assert.equal(names(ops).at(-1), 'EXEC');
+});
+
+test('ambient capabilities outside permitted and inheritable are skipped with a warning, as runc does', () => {
+  const warnings: string[] = [];
+  const caps = { bounding: ['CAP_KILL', 'CAP_CHOWN'], permitted: ['CAP_KILL', 'CAP_CHOWN'], inheritable: ['CAP_CHOWN'], ambient: ['CAP_KILL', 'CAP_CHOWN'] };
+  const ops = planCreate({ ...request((s) => (s.process!.capabilities = caps)), warn: (m) => warnings.push(m) });
+  assert.equal(ops.find((o) => o.op === 'CAPS')!.args[3], 1n << 0n);
+  assert.match(warnings.join('\n'), /ambient: CAP_KILL not raised/);
 });
 
 test('capability names become masks; unknown names are skipped with a warning', () => {
@@ -110,7 +119,7 @@ test('bad configs fail with a message naming the field', () => {
     [(s) => (s.process!.cwd = 'relative'), /must be an absolute path/],
     [(s) => s.mounts!.push({ destination: 'tmp', type: 'tmpfs' }), /mounts\[\d+\]: destination "tmp" must be an absolute path/],
     [(s) => (s.linux!.rootfsPropagation = 'sideways'), /unknown value "sideways"/],
-    [(s) => (s.linux!.namespaces = [{ type: 'pid' }]), /must include a mount namespace/],
+    [(s) => (s.linux!.namespaces = [{ type: 'pid' }]), /root.readonly needs a mount namespace/],
     [(s) => s.linux!.namespaces!.push({ type: 'user' }), /needs linux.uidMappings and linux.gidMappings/],
   ];
   for (const [edit, message] of cases) assert.throws(() => planCreate(request(edit)), message);

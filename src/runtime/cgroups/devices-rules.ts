@@ -184,7 +184,7 @@ export class DeviceEmulator {
   private sortedExceptions(): { meta: Meta; perms: number }[] {
     return [...this.exceptions.values()].sort(
       (a, b) =>
-        a.meta.major - b.meta.major || a.meta.minor - b.meta.minor || a.meta.type.localeCompare(b.meta.type),
+        a.meta.major - b.meta.major || a.meta.minor - b.meta.minor || (a.meta.type < b.meta.type ? -1 : a.meta.type > b.meta.type ? 1 : 0),
     );
   }
 
