@@ -3,11 +3,12 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { BerthError, internal } from '../util/errors.js';
+import { packageRoot } from '../util/package-root.js';
 import { encodeProgram, type ProgramOp } from './program.js';
 
-export const SHIM_PATH = process.env.BERTH_SHIM ?? fileURLToPath(new URL('../../../build/native/berth-shim', import.meta.url));
+export const SHIM_PATH = process.env.BERTH_SHIM ?? join(packageRoot(), 'build/native/berth-shim');
 
 const MSG = { GO: 1, CREATED: 2, HOOKS: 3, READY: 4, ERROR: 5 } as const;
 const HEADER = 16;

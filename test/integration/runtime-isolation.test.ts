@@ -172,6 +172,15 @@ describe('berth-runtime isolation', { skip: skipUnlessRoot }, () => {
     assert.match(state.id, /^c-/);
   });
 
+  test('a hook that outlives its timeout fails the create and leaves nothing behind', async () => {
+    const id = fx.id('slowhook');
+    const bundle = fx.bundle((s) => (s.hooks = { createRuntime: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] }));
+    const r = await fx.run(['create', '--bundle', bundle, id]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /createRuntime hook \/bin\/sleep timed out after 1 s/);
+    assert.equal((await fx.run(['state', id])).code, 1, 'no container remains');
+  });
+
   test('exit codes: the process status, 128+signal, and a clear error for a missing program', async () => {
     assert.equal((await fx.runArgs(['sh', '-c', 'exit 3'])).code, 3);
     // pid 1 ignores signals sent from inside its namespace, so the kill comes from outside.

@@ -65,6 +65,35 @@ describe('berth-runtime --monitor', { skip: skipUnlessRoot }, () => {
     assert.equal((await fx.run(['delete', id])).code, 0);
   });
 
+  test('with a terminal the monitor holds the pty master: one stream, the configured size', async () => {
+    const id = fx.id('tty');
+    const log = join(fx.dir, `${id}.log`);
+    const bundle = fx.bundle((s) => {
+      s.process!.terminal = true;
+      s.process!.consoleSize = { height: 24, width: 80 };
+      s.process!.args = ['sh', '-c', 'tty; stty size'];
+    });
+    const r = await fx.run(['run', '--monitor', '--log-path', log, '--bundle', bundle, id]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { log: string; stream: string });
+    assert.match(lines[0]!.log, /^\/dev\/(pts\/\d+|console)\r\n$/);
+    assert.equal(lines[1]!.log, '24 80\r\n');
+    assert.ok(lines.every((l) => l.stream === 'stdout'));
+  });
+
+  test('update changes the limits of a running container', async () => {
+    const id = fx.id('upd');
+    assert.equal((await fx.run(['run', '-d', '--bundle', fx.bundle((s) => (s.process!.args = ['sleep', '30'])), id])).code, 0);
+    const r = await fx.run(['update', '--pids-limit', '42', '--memory', String(96 * 1024 * 1024), id]);
+    assert.equal(r.code, 0, r.stderr);
+    const inside = await fx.run(['exec', id, 'cat', '/sys/fs/cgroup/pids/pids.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']);
+    assert.equal(inside.stdout, `42\n${96 * 1024 * 1024}\n`);
+    const stats = JSON.parse((await fx.run(['events', '--stats', id])).stdout) as { type: string; data: { pids: { limit: number } } };
+    assert.equal(stats.type, 'stats');
+    assert.equal(stats.data.pids.limit, 42);
+    await fx.run(['delete', '--force', id]);
+  });
+
   test('a time namespace shifts the container\'s boot clock', async () => {
     const r = await fx.runArgs(['cat', '/proc/uptime'], (s) => {
       s.linux!.namespaces!.push({ type: 'time' });
