@@ -1001,7 +1001,7 @@ async function main(): Promise<number> {
       {
         go: async () => {
           const scratch = line('scratch');
-          const t = await timedRun(berth, b.stamp, scratch, o, ['--preserve-fds', '1'], { ...proxyEnv, BENCH_DROP_OPS: '20' });
+          const t = await timedRun(berth, b.stamp, scratch, o, ['--preserve-fds', '1'], { ...proxyEnv, BENCH_DROP_OPS: '20,25' });
           record(S.shimNoCg, ms(t.stamps.SHIMFORK, t.stamps.PAYLOAD), t);
         },
       },

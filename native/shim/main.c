@@ -62,6 +62,11 @@ static int read_config(struct shim *s, struct berr *err) {
         s->fifo_fd = open(op_str(op, 0), O_RDWR | O_CLOEXEC);
         if (s->fifo_fd < 0) return berr_sys(err, "opening the exec fifo %s", op_str(op, 0));
         break;
+      case OP_CGROUP_CLONE_INTO:
+        /* Opened here, in the host's mount namespace: stage 1 may join the container's first. */
+        s->cgroup_into_fd = open(op_str(op, 0), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->cgroup_into_fd < 0) return berr_sys(err, "opening cgroup %s", op_str(op, 0));
+        break;
       case OP_CGROUP_BPF: {
         int dfd cleanup_fd = open(op_str(op, 0), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0) return berr_sys(err, "opening cgroup %s", op_str(op, 0));
@@ -181,6 +186,7 @@ static void create_container(struct shim *s) {
   close(s->stage_fd);
   close_child_stdio(s);
   if (s->fifo_fd >= 0) close(s->fifo_fd);
+  if (s->cgroup_into_fd >= 0) close(s->cgroup_into_fd);
   int wait_after_create = program_find(&s->prog, OP_WAIT_AFTER_CREATE) != NULL;
   for (;;) {
     struct msg m;
@@ -265,7 +271,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: berth-shim <caller socket fd>\n");
     return 2;
   }
-  struct shim s = {.caller_fd = atoi(argv[1]), .console_fd = -1, .init_pid = -1, .pty_master = -1, .fifo_fd = -1,
+  struct shim s = {.caller_fd = atoi(argv[1]), .console_fd = -1, .init_pid = -1, .pty_master = -1, .fifo_fd = -1, .cgroup_into_fd = -1,
                    .child_stdio = {-1, -1, -1}, .parent_stdio = {-1, -1, -1}};
   struct berr err = {.op = -1};
   /* The caller's socket must survive the re-exec; it becomes close-on-exec after. */

@@ -32,11 +32,12 @@ enum op_code {
   OP_HOOK_STATE = 11,       /* str, str, str: state JSON = a + status + b + pid + c */
 
   /* stage 1: namespaces and cgroups, in a child of the shim */
-  OP_CGROUP_JOIN = 20,   /* str cgroup.procs path: write "0" */
+  OP_CGROUP_JOIN = 20,   /* str cgroup v1 "tasks" (or cgroup.procs) path: write "0" */
   OP_JOIN_NS = 21,       /* u64 CLONE_NEW* type, str path */
   OP_NEW_USERNS = 22,    /* str uid_map, str gid_map, u64 deny setgroups */
   OP_UNSHARE = 23,       /* u64 CLONE_NEW* flags (not user) */
   OP_TIMENS_OFFSETS = 24,/* str text for /proc/self/timens_offsets */
+  OP_CGROUP_CLONE_INTO = 25, /* str cgroup2 dir: the init is born there (clone3 CLONE_INTO_CGROUP) */
 
   /* stage 2: the container's init, in order */
   OP_SETHOSTNAME = 30,   /* str */
@@ -72,6 +73,7 @@ enum op_code {
   OP_WAIT_START = 58,
   OP_EXEC = 59,          /* str file, list argv, list env */
   OP_PERSONALITY = 60,   /* u64 */
+  OP_CGROUPNS = 61,      /* create the cgroup namespace (the init is in its cgroups by now) */
 };
 
 enum shim_mode {

@@ -1,6 +1,7 @@
 /* Stage 2: the container's init. Runs the program's container ops in order, reports
  * ready, waits for `start`, and execs the user's process. */
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,9 @@ static int run_op(struct init *in, const struct op *op, struct berr *err) {
       if (msg_send(s->stage_fd, MSG_READY, in->host_pid, 0, NULL, 0) < 0) return berr_sys(err, "reporting ready");
       return 0;
     case OP_WAIT_START: return wait_start(in, err);
+    case OP_CGROUPNS:
+      if (unshare(CLONE_NEWCGROUP) < 0) return berr_sys(err, "creating the cgroup namespace");
+      return 0;
     case OP_PERSONALITY:
       if (personality((unsigned long)op_u64(op, 0)) < 0) return berr_sys(err, "setting the personality");
       return 0;

@@ -135,7 +135,7 @@ export class Runtime {
       const resources: LinuxResources = { ...spec.linux?.resources, devices: deviceRules(spec.linux?.resources?.devices, spec.linux?.devices) };
       const applied = cgroup.create(resources);
       for (const note of applied.notes) this.warn(note);
-      const cgroupPlan: CgroupPlan = { procsFiles: cgroup.procsFiles(), hierarchies: cgroupHierarchies(cgroup) };
+      const cgroupPlan: CgroupPlan = { ...cgroupJoin(cgroup, spec), hierarchies: cgroupHierarchies(cgroup) };
       if (applied.deviceProgram) cgroupPlan.deviceFilter = { dir: applied.deviceProgram.cgroupDir, program: applied.deviceProgram.insns };
       const mode = o.mode ?? 'exit';
       const oom = cgroup.oomWatchPaths();
@@ -358,7 +358,7 @@ export class Runtime {
     const seccomp = await this.seccompFor(spec);
     const ops = planExec({
       mode: o.detach ? 'exit' : 'wait', preserveFds: o.preserveFds ?? 0, consoleSocket: o.consoleSocket,
-      cgroup: { procsFiles: this.managerOf(rec).procsFiles(), hierarchies: [] }, seccomp, host: this.host, warn: this.warn,
+      cgroup: { ...cgroupJoin(this.managerOf(rec), spec), hierarchies: [] }, seccomp, host: this.host, warn: this.warn,
       process: proc, namespacePaths, apparmor: spec.process?.apparmorProfile,
     });
     const session = await spawnShim({ ops, stdio: 'inherit', preserveFds: o.preserveFds ?? 0 });
@@ -398,4 +398,22 @@ function cgroupHierarchies(cgroup: CgroupManager): CgroupHierarchy[] {
     out.push({ name: basename(layout.unified.mountpoint), fstype: 'cgroup2', controllers: [], hostDir: paths[''] });
   }
   return out;
+}
+
+/**
+ * How stage 1 and the init enter the container's cgroups: a thread moving itself
+ * through a v1 `tasks` file, and birth into the cgroup2 directory, both avoid the
+ * kernel's global threadgroup lock (an RCU grace period, 5-20 ms, per cgroup.procs
+ * write). Stage 1 is single-threaded, so moving its thread moves the process.
+ */
+export function cgroupJoin(cgroup: CgroupManager, spec: Spec): Pick<CgroupPlan, 'joinFiles' | 'cloneInto'> {
+  const paths = cgroup.paths();
+  const v1 = [...new Set(Object.entries(paths).filter(([key]) => key !== '').map(([, dir]) => dir))];
+  const joinFiles = v1.map((dir) => join(dir, 'tasks'));
+  const v2 = paths[''];
+  if (v2 === undefined) return { joinFiles };
+  // Inside a user namespace the init's creator is an unprivileged host uid that may
+  // not fork into the cgroup: stage 1 joins it before entering the namespace.
+  if (spec.linux?.namespaces?.some((ns) => ns.type === 'user')) return { joinFiles: [...joinFiles, join(v2, 'cgroup.procs')] };
+  return { joinFiles, cloneInto: v2 };
 }

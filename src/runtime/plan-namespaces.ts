@@ -53,9 +53,11 @@ export function planNamespaces(spec: Spec, opts: { timeNamespace: boolean }): Na
   } else if (spec.linux?.uidMappings?.length || spec.linux?.gidMappings?.length) {
     if (!joined.has('user')) throw invalidArgument('linux.uidMappings are set but there is no user namespace');
   }
-  let flags = 0;
-  for (const type of created) if (type !== 'user') flags |= CLONE_NEW[type];
-  if (flags) ops.push({ op: 'UNSHARE', args: [flags], what: `creating the ${[...created].filter((t) => t !== 'user').join(', ')} namespaces` });
+  // The cgroup namespace is made by the init itself (planCreate), once it is in its
+  // cgroups: it may be born into its cgroup2 directory rather than join it.
+  const unshared = [...created].filter((t) => t !== 'user' && t !== 'cgroup');
+  const flags = unshared.reduce((f, t) => f | CLONE_NEW[t], 0);
+  if (flags) ops.push({ op: 'UNSHARE', args: [flags], what: `creating the ${unshared.join(', ')} namespaces` });
   const offsets = spec.linux?.timeOffsets;
   if (offsets && Object.keys(offsets).length) {
     if (!created.has('time')) throw invalidArgument('linux.timeOffsets need a new time namespace');

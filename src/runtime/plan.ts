@@ -25,7 +25,10 @@ export interface MonitorOptions {
 }
 
 export interface CgroupPlan {
-  procsFiles: string[];
+  /** Files stage 1 writes "0" into: v1 `tasks` (moving its one thread skips the kernel's global lock). */
+  joinFiles: string[];
+  /** The cgroup2 directory the init is born into (clone3 CLONE_INTO_CGROUP). */
+  cloneInto?: string;
   /** What a `cgroup` mount inside the container shows, per host hierarchy. */
   hierarchies: CgroupHierarchy[];
   deviceFilter?: { dir: string; program: Buffer };
@@ -87,7 +90,8 @@ function shimConfig(req: CommonRequest, process: Process): ProgramOp[] {
     const f = req.cgroup.deviceFilter;
     ops.push({ op: 'CGROUP_BPF', args: [f.dir, f.program], what: `attaching the device filter to ${f.dir}` });
   }
-  for (const file of req.cgroup.procsFiles) ops.push({ op: 'CGROUP_JOIN', args: [file], what: `joining cgroup ${file}` });
+  for (const file of req.cgroup.joinFiles) ops.push({ op: 'CGROUP_JOIN', args: [file], what: `joining cgroup ${file}` });
+  if (req.cgroup.cloneInto) ops.push({ op: 'CGROUP_CLONE_INTO', args: [req.cgroup.cloneInto], what: `starting the init in cgroup ${req.cgroup.cloneInto}` });
   return ops;
 }
 
@@ -167,6 +171,7 @@ export function planCreate(req: CreateRequest): ProgramOp[] {
   if (req.waitAfterCreate) ops.push({ op: 'WAIT_AFTER_CREATE', args: [], what: 'waiting for the caller' });
   ops.push({ op: 'HOOK_STATE', args: hookState(req.id, req.bundle, spec.annotations), what: 'preparing hook state' });
   ops.push(...ns.ops);
+  if (ns.created.has('cgroup')) ops.push({ op: 'CGROUPNS', args: [], what: 'creating the cgroup namespace' });
   if (spec.hostname !== undefined && spec.hostname !== '') {
     if (!owns('uts')) throw invalidArgument('hostname is set but the container has no UTS namespace of its own');
     ops.push({ op: 'SETHOSTNAME', args: [spec.hostname], what: `setting the hostname to ${spec.hostname}` });

@@ -19,6 +19,7 @@ export const Op = {
   NEW_USERNS: 22,
   UNSHARE: 23,
   TIMENS_OFFSETS: 24,
+  CGROUP_CLONE_INTO: 25,
   SETHOSTNAME: 30,
   SETDOMAINNAME: 31,
   SYSCTL: 32,
@@ -50,6 +51,7 @@ export const Op = {
   WAIT_START: 58,
   EXEC: 59,
   PERSONALITY: 60,
+  CGROUPNS: 61,
 } as const;
 
 export type OpName = keyof typeof Op;

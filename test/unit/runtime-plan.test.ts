@@ -26,7 +26,7 @@ function request(edit: (s: Spec) => void = () => undefined, extra: Partial<Creat
   edit(spec);
   return {
     id: 'c1', bundle: '/b', rootfs: '/b/rootfs', spec, mode: 'exit', preserveFds: 0, noPivot: false, waitAfterCreate: false,
-    cgroup: { procsFiles: ['/sys/fs/cgroup/memory/c1/cgroup.procs'], hierarchies: [] }, host, warn: () => undefined,
+    cgroup: { joinFiles: ['/sys/fs/cgroup/memory/c1/tasks'], cloneInto: '/sys/fs/cgroup/unified/c1', hierarchies: [] }, host, warn: () => undefined,
     execFifo: '/run/c1/exec.fifo', ...extra,
   };
 }
@@ -52,6 +52,14 @@ test('the program encodes strings with NUL, integers as u64 and lists as NUL-ter
   assert.throws(() => encodeProgram([{ op: 'CHDIR', args: ['a\0b'], what: '' }]), /contains NUL/);
   const num = encodeProgram([{ op: 'UMASK', args: [0o22], what: '' }]);
   assert.equal(num.readBigUInt64LE(20), 0o22n);
+});
+
+test('the cgroup namespace is made by the init, after it is born into its cgroups', () => {
+  const ops = planCreate(request()); // berth's default spec has a cgroup namespace
+  const unshare = ops.find((o) => o.op === 'UNSHARE')!;
+  assert.equal(Number(unshare.args[0]) & 0x02000000, 0, 'not in stage 1');
+  assert.ok(indexOf(ops, 'CGROUP_CLONE_INTO') < indexOf(ops, 'CGROUPNS'));
+  assert.ok(indexOf(ops, 'CGROUPNS') < indexOf(ops, 'ROOTFS'), 'before any cgroup mount');
 });
 
 test('stage order: cgroups, then joins (user first, mount last), then new namespaces', () => {
@@ -134,7 +142,7 @@ test('a sysctl with an interface name keeps its dots inside the level', () => {
 test('exec joins the given namespaces and never mounts or pivots', () => {
   const p = defaultSpec().process!;
   const ops = planExec({
-    mode: 'wait', preserveFds: 0, cgroup: { procsFiles: [], hierarchies: [] }, host, warn: () => undefined,
+    mode: 'wait', preserveFds: 0, cgroup: { joinFiles: [], hierarchies: [] }, host, warn: () => undefined,
     process: { ...p, terminal: false }, namespacePaths: [{ type: 0x10000000, path: '/proc/5/ns/user' }, { type: 0x20000, path: '/proc/5/ns/mnt' }],
   });
   assert.deepEqual(ops.filter((o) => o.op === 'JOIN_NS').map((o) => o.args[1]), ['/proc/5/ns/user', '/proc/5/ns/mnt']);
