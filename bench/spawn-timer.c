@@ -259,7 +259,8 @@ static size_t drop_ops(unsigned char *prog, size_t total, const char *list) {
   return out;
 }
 
-static int proxy_mode(const char *fdarg) {
+/* berth-runtime passes the program on a second fd (a file) when it gives one. */
+static int proxy_mode(const char *fdarg, const char *progarg) {
   uint64_t started = now_ns();
   const char *env = getenv("BENCH_STAMP_FD");
   if (env) stamp_fd = atoi(env);
@@ -272,8 +273,9 @@ static int proxy_mode(const char *fdarg) {
   int caller = atoi(fdarg);
   fcntl(caller, F_SETFD, FD_CLOEXEC);
   if (stamp_fd >= 0) fcntl(stamp_fd, F_SETFD, 0);
+  int source = progarg ? atoi(progarg) : caller;
   uint32_t header[2];
-  if (read_all(caller, header, sizeof header) < 0) die("reading the program header");
+  if (read_all(source, header, sizeof header) < 0) die("reading the program header");
   if (header[1] > (64u << 20)) {
     fprintf(stderr, "spawn-timer proxy: program too large\n");
     return 125;
@@ -282,7 +284,8 @@ static int proxy_mode(const char *fdarg) {
   unsigned char *prog = malloc(total);
   if (!prog) die("malloc");
   memcpy(prog, header, sizeof header);
-  if (read_all(caller, prog + sizeof header, header[1]) < 0) die("reading the program");
+  if (read_all(source, prog + sizeof header, header[1]) < 0) die("reading the program");
+  if (source != caller) close(source);
   put_stamp("PROGRCVD", now_ns());
   if ((env = getenv("BENCH_DROP_OPS")) && *env) total = drop_ops(prog, total, env);
 
@@ -349,9 +352,10 @@ static int proxy_mode(const char *fdarg) {
 
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "exec") == 0) return exec_mode(argc - 2, argv + 2);
-  if (argc == 3 && strcmp(argv[1], "proxy") == 0) return proxy_mode(argv[2]);
+  if (argc == 3 && strcmp(argv[1], "proxy") == 0) return proxy_mode(argv[2], NULL);
+  if (argc == 3 && argv[1][0] >= '0' && argv[1][0] <= '9') return proxy_mode(argv[1], argv[2]);
   /* As BERTH_SHIM, berth-runtime runs us with a single argument: the socket's fd. */
-  if (argc == 2 && argv[1][0] >= '0' && argv[1][0] <= '9') return proxy_mode(argv[1]);
+  if (argc == 2 && argv[1][0] >= '0' && argv[1][0] <= '9') return proxy_mode(argv[1], NULL);
   fprintf(stderr, "usage: spawn-timer exec [--timeout S] -- CMD [ARGS...] | spawn-timer proxy FD\n");
   return 2;
 }

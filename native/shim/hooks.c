@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exec_trampoline.h"
 #include "io.h"
 
 static int state_json(const struct program *prog, const char *status, int pid, char *buf, size_t cap) {
@@ -48,7 +49,7 @@ static int wait_hook(pid_t pid, unsigned timeout, const char *name, struct berr 
 }
 
 int hook_run(const struct program *prog, const struct op *op, const char *status, int pid,
-             const sigset_t *orig_mask, struct berr *err) {
+             const sigset_t *orig_mask, int exec_fd, struct berr *err) {
   const char *path = op_str(op, 0), *name = op_str(op, 4);
   char **argv cleanup_free = op_list(op, 1);
   char **envp cleanup_free = op_list(op, 2);
@@ -64,7 +65,7 @@ int hook_run(const struct program *prog, const struct op *op, const char *status
     dup2(p[0], 0);
     sigprocmask(SIG_SETMASK, orig_mask, NULL);
     char *fallback[] = {(char *)path, NULL};
-    execve(path, argv[0] ? argv : fallback, envp);
+    trampoline_exec(exec_fd, path, argv[0] ? argv : fallback, envp);
     fprintf(stderr, "berth: exec %s hook %s: %m\n", name, path);
     _exit(127);
   }

@@ -7,8 +7,9 @@
 #include "error.h"
 #include "program.h"
 
-/* Run one OP_HOOK with the container state (status, pid) on its stdin; waits for it. */
+/* Run one OP_HOOK (through the berth-exec trampoline: after pivot its binary is the
+ * container's) with the container state (status, pid) on its stdin; waits for it. */
 int hook_run(const struct program *prog, const struct op *op, const char *status, int pid,
-             const sigset_t *orig_mask, struct berr *err);
+             const sigset_t *orig_mask, int exec_fd, struct berr *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* berth-shim: reads a setup program from its caller, creates the container
  * (stage 1 and 2), and then leaves, waits, or monitors as the program's mode says.
- * Usage: berth-shim <fd of the caller's socket> */
+ * Usage: berth-shim <fd of the caller's socket> [<fd to read the program from>]
+ * (without the second fd the program comes over the socket). */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@
 #include "cgroup_bpf.h"
 #include "io.h"
 #include "monitor.h"
-#include "sealed_exe.h"
+#include "exec_trampoline.h"
 #include "shim.h"
 #include "sync.h"
 
@@ -212,9 +213,11 @@ static void create_container(struct shim *s) {
       }
       case MSG_INIT_PID:
         s->init_pid = m.a;
-        if (wait_after_create) forward_to_caller(s, MSG_CREATED, &err);
-        msg_send(s->shim_stage_fd, MSG_GO, s->init_pid, 0, NULL, 0);
-        waitpid(stage1, NULL, 0); /* after the init is on its way */
+        if (wait_after_create) {
+          forward_to_caller(s, MSG_CREATED, &err);
+          msg_send(s->shim_stage_fd, MSG_GO, s->init_pid, 0, NULL, 0);
+        }
+        waitpid(stage1, NULL, 0); /* the init is already on its way */
         break;
       case MSG_HOOKS:
         forward_to_caller(s, MSG_HOOKS, &err);
@@ -267,17 +270,22 @@ int main(int argc, char **argv) {
     puts("berth-shim 0.1.0");
     return 0;
   }
-  if (argc != 2) {
-    fprintf(stderr, "usage: berth-shim <caller socket fd>\n");
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: berth-shim <caller socket fd> [<program fd>]\n");
     return 2;
   }
-  struct shim s = {.caller_fd = atoi(argv[1]), .console_fd = -1, .init_pid = -1, .pty_master = -1, .fifo_fd = -1, .cgroup_into_fd = -1,
+  struct shim s = {.caller_fd = atoi(argv[1]), .console_fd = -1, .init_pid = -1, .pty_master = -1, .fifo_fd = -1, .exec_fd = -1, .cgroup_into_fd = -1,
                    .child_stdio = {-1, -1, -1}, .parent_stdio = {-1, -1, -1}};
   struct berr err = {.op = -1};
-  /* The caller's socket must survive the re-exec; it becomes close-on-exec after. */
-  if (sealed_exe_reexec(argv, &err) < 0) fail(&s, &err);
+  /* Not dumpable: no process in a container can open /proc/<shim>/exe (the host
+   * binary), read our memory or our fds. Stages inherit this until their exec. */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   fcntl(s.caller_fd, F_SETFD, FD_CLOEXEC);
-  if (program_read(s.caller_fd, &s.prog, &err) < 0 || read_config(&s, &err) < 0) fail(&s, &err);
+  /* A program handed over as a file is there at once; the caller may still be busy. */
+  int program_fd = argc == 3 ? atoi(argv[2]) : s.caller_fd;
+  if (program_read(program_fd, &s.prog, &err) < 0 || read_config(&s, &err) < 0) fail(&s, &err);
+  if (program_fd != s.caller_fd) close(program_fd);
+  if ((s.exec_fd = trampoline_memfd(&err)) < 0) fail(&s, &err);
   if (s.mode == MODE_MONITOR) {
     const struct op *in = program_find(&s.prog, OP_MONITOR_STDIN);
     if (detach(&s, &err) < 0 || monitor_stdio(&s, in && op_u64(in, 0), &err) < 0) fail(&s, &err);

@@ -27,6 +27,7 @@ struct shim {
   pid_t init_pid;
   int pty_master;
   int fifo_fd;              /* exec fifo (O_RDWR): the init blocks reading it until start */
+  int exec_fd;              /* sealed memfd holding berth-exec, the trampoline to the process */
   int cgroup_into_fd;       /* cgroup2 dir the init is born into, opened before any setns, or -1 */
 };
 

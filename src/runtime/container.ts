@@ -149,6 +149,7 @@ export class Runtime {
       const hookState = (p: number, status: State['status']): State => ({ ...ociState(this.recordStub(id, bundle, rootfs, spec, p), status), pid: p });
       const session = await spawnShim({
         ops,
+        programDir: dir,
         stdio: mode === 'monitor' ? 'ignore' : 'inherit',
         preserveFds: o.preserveFds ?? 0,
         handlers: {
@@ -361,7 +362,7 @@ export class Runtime {
       cgroup: { ...cgroupJoin(this.managerOf(rec), spec), hierarchies: [] }, seccomp, host: this.host, warn: this.warn,
       process: proc, namespacePaths, apparmor: spec.process?.apparmorProfile,
     });
-    const session = await spawnShim({ ops, stdio: 'inherit', preserveFds: o.preserveFds ?? 0 });
+    const session = await spawnShim({ ops, programDir: this.store.dir(id), stdio: 'inherit', preserveFds: o.preserveFds ?? 0 });
     if (o.pidFile) writeFileAtomic(resolve(o.pidFile), String(session.pid));
     return session;
   }

@@ -4,6 +4,8 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
+import { closeSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { BerthError, internal } from '../util/errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { encodeProgram, type ProgramOp } from './program.js';
@@ -105,18 +107,41 @@ function setupError(ops: readonly ProgramOp[], m: Message): BerthError {
 
 export interface SpawnShimOptions {
   ops: ProgramOp[];
+  /** A directory for the program's (immediately unlinked) temporary file. */
+  programDir: string;
   /** stdio for the shim (and, outside monitor mode, the container). */
   stdio: 'inherit' | 'ignore';
   preserveFds: number;
   handlers?: ShimHandlers;
 }
 
+/**
+ * The program goes to the shim as an unlinked file on an inherited fd rather than
+ * over the socket: the shim can start at once, while Node is still finishing its own
+ * child-process bookkeeping (several ms) before it could write to the socket.
+ */
+function programFile(dir: string, program: Buffer): number {
+  const path = join(dir, `.program-${process.pid}-${randomBytes(6).toString('hex')}`);
+  writeFileSync(path, program, { mode: 0o600 });
+  try {
+    return openSync(path, 'r');
+  } finally {
+    unlinkSync(path);
+  }
+}
+
 export async function spawnShim(opts: SpawnShimOptions): Promise<ShimSession> {
   const syncIndex = 3 + opts.preserveFds;
+  const programFd = programFile(opts.programDir, encodeProgram(opts.ops));
   const stdio: StdioOptions = [opts.stdio, opts.stdio, opts.stdio];
   for (let fd = 3; fd < syncIndex; fd++) stdio.push(fd);
-  stdio.push('pipe');
-  const child = spawn(SHIM_PATH, [String(syncIndex)], { stdio });
+  stdio.push('pipe', programFd);
+  let child: ChildProcess;
+  try {
+    child = spawn(SHIM_PATH, [String(syncIndex), String(syncIndex + 1)], { stdio });
+  } finally {
+    closeSync(programFd);
+  }
   const exited = new Promise<number>((resolve) => {
     child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
   });
@@ -125,7 +150,6 @@ export async function spawnShim(opts: SpawnShimOptions): Promise<ShimSession> {
   });
   const socket = child.stdio[syncIndex] as Socket;
   const reader = new MessageReader(socket);
-  socket.write(encodeProgram(opts.ops));
   const run = async (): Promise<ShimSession> => {
     let pid = -1;
     for (;;) {
