@@ -11,6 +11,7 @@ packages=(
   iproute2         # ip netns for network-namespace tests
   uidmap           # newuidmap/newgidmap for podman
   procps           # ps, used by tests that inspect processes
+  musl-tools       # builds berth-shim against musl: faster start-up (falls back to glibc)
 )
 
 missing=()

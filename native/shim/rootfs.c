@@ -40,18 +40,36 @@ static const char *split_last(const char *path, char *parent, size_t cap) {
   return slash + 1;
 }
 
+/* Whether rel (relative to the rootfs) exists without crossing a symlink; errno tells why not. */
+static int symlink_free(const struct rootfs *r, const char *rel) {
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS};
+  int fd = (int)syscall(SYS_openat2, r->fd >= 0 ? r->fd : AT_FDCWD, *rel ? rel : ".", &how, sizeof how);
+  if (fd < 0) return 0;
+  close(fd);
+  return 1;
+}
+
+/* rel's directory exists without symlinks, and rel itself does not exist. */
+static int parent_symlink_free(const struct rootfs *r, const char *rel) {
+  char parent[4096];
+  const char *slash = strrchr(rel, '/');
+  if (!slash) return symlink_free(r, ".");
+  if ((size_t)(slash - rel) >= sizeof parent) return 0;
+  memcpy(parent, rel, (size_t)(slash - rel));
+  parent[slash - rel] = '\0';
+  return symlink_free(r, parent);
+}
+
 /* Resolve path inside the rootfs the way securejoin does: symlinks are followed
  * with the rootfs as "/", ".." stops at the rootfs, and the part that does not
  * exist yet is kept as written. The result has no symlinks in its existing part,
  * so creating it creates the target inside the rootfs, never beside a dangling link. */
 static int secure_join(const struct rootfs *r, const char *path, char *out, size_t cap, struct berr *err) {
-  /* Fast path: a path that exists and crosses no symlink is already resolved. */
-  struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS};
+  /* Fast paths: the path, or (for a target still to be made) its parent, exists and
+   * crosses no symlink — then it is already resolved. */
   const char *rel = path;
   while (*rel == '/') rel++;
-  int fd = (int)syscall(SYS_openat2, r->fd >= 0 ? r->fd : AT_FDCWD, *rel ? rel : ".", &how, sizeof how);
-  if (fd >= 0) {
-    close(fd);
+  if (!strstr(rel, "..") && (symlink_free(r, rel) || (errno == ENOENT && parent_symlink_free(r, rel)))) {
     if (snprintf(out, cap, "/%s", rel) >= (int)cap) return berr_msg(err, "path %s is too long", path);
     return 0;
   }
@@ -110,6 +128,11 @@ static int mkdir_in_root(const struct rootfs *r, const char *path, struct berr *
     close(existing);
     return 0;
   }
+  /* Most targets lack only their last component. */
+  char parent[4096];
+  const char *name = split_last(path, parent, sizeof parent);
+  int pfd cleanup_fd = rootfs_open_in(r, parent, O_PATH | O_DIRECTORY, NULL);
+  if (pfd >= 0 && mkdirat(pfd, name, 0755) == 0) return 0;
   char prefix[4096];
   size_t len = strlen(path);
   if (len >= sizeof prefix) return berr_msg(err, "path %s is too long", path);
