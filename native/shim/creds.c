@@ -86,6 +86,24 @@ int creds_cloexec_from(unsigned first, struct berr *err) {
   return 0;
 }
 
+/* A new session keyring, so containers do not share the caller's keys; made
+ * searchable by its possessor's user, as runc does. No keyring support: skip. */
+int creds_session_keyring(const char *name, struct berr *err) {
+  long id = syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name);
+  if (id < 0) return errno == ENOSYS ? 0 : berr_sys(err, "joining a new session keyring %s", name);
+  char desc[256];
+  long n = syscall(SYS_keyctl, 6 /* KEYCTL_DESCRIBE */, id, desc, sizeof desc - 1);
+  if (n < 0) return berr_sys(err, "describing the session keyring");
+  desc[n < (long)sizeof desc ? n : (long)sizeof desc - 1] = '\0';
+  /* "type;uid;gid;perm;description": perm is the fourth field, in hex. */
+  char *perm = desc;
+  for (int i = 0; i < 3 && perm; i++) perm = strchr(perm, ';') ? strchr(perm, ';') + 1 : NULL;
+  if (!perm) return berr_msg(err, "unexpected keyring description %s", desc);
+  unsigned long bits = strtoul(perm, NULL, 16) | 0x080000 /* KEY_USR_SEARCH */;
+  if (syscall(SYS_keyctl, 5 /* KEYCTL_SETPERM */, id, bits) < 0) return berr_sys(err, "setting the session keyring's permissions");
+  return 0;
+}
+
 int creds_no_new_privs(struct berr *err) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return berr_sys(err, "setting no_new_privs");
   return 0;

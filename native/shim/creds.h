@@ -11,6 +11,7 @@ int creds_user(const struct op *op, struct berr *err);
 int creds_caps(const struct op *op, struct berr *err);
 int creds_rlimit(const struct op *op, struct berr *err);
 int creds_no_new_privs(struct berr *err);
+int creds_session_keyring(const char *name, struct berr *err);
 int creds_cloexec_from(unsigned first, struct berr *err);
 int creds_seccomp(const struct op *op, struct berr *err);
 int creds_chdir(const struct op *op, struct berr *err);

@@ -74,6 +74,7 @@ enum op_code {
   OP_EXEC = 59,          /* str file, list argv, list env */
   OP_PERSONALITY = 60,   /* u64 */
   OP_CGROUPNS = 61,      /* create the cgroup namespace (the init is in its cgroups by now) */
+  OP_SESSION_KEYRING = 62, /* str name: join a new session keyring (runc's default) */
 };
 
 enum shim_mode {

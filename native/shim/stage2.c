@@ -146,6 +146,7 @@ static int run_op(struct init *in, const struct op *op, struct berr *err) {
       if (msg_send(s->stage_fd, MSG_READY, in->host_pid, 0, NULL, 0) < 0) return berr_sys(err, "reporting ready");
       return 0;
     case OP_WAIT_START: return wait_start(in, err);
+    case OP_SESSION_KEYRING: return creds_session_keyring(op_str(op, 0), err);
     case OP_CGROUPNS:
       if (unshare(CLONE_NEWCGROUP) < 0) return berr_sys(err, "creating the cgroup namespace");
       return 0;

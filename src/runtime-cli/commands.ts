@@ -61,7 +61,7 @@ function oneId(p: Parsed, cmd: string): string {
   return id;
 }
 
-function createOptions(p: Parsed, cmd: string): { bundle: string; consoleSocket?: string; pidFile?: string; preserveFds: number; noPivot: boolean } {
+function createOptions(p: Parsed, cmd: string): { bundle: string; consoleSocket?: string; pidFile?: string; preserveFds: number; noPivot: boolean; noNewKeyring: boolean } {
   const preserveFds = intFlag(p, 'preserve-fds', cmd) ?? 0;
   if (preserveFds < 0) throw invalidArgument(`${cmd}: --preserve-fds must not be negative`);
   return {
@@ -70,6 +70,7 @@ function createOptions(p: Parsed, cmd: string): { bundle: string; consoleSocket?
     pidFile: stringFlag(p, 'pid-file'),
     preserveFds,
     noPivot: boolFlag(p, 'no-pivot'),
+    noNewKeyring: boolFlag(p, 'no-new-keyring'),
   };
 }
 

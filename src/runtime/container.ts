@@ -30,6 +30,7 @@ export interface CreateOptions {
   pidFile?: string;
   preserveFds?: number;
   noPivot?: boolean;
+  noNewKeyring?: boolean;
   /** exit: runc create/run -d; wait: foreground run; monitor: the shim stays as monitor. */
   mode?: ShimModeName;
   /** Start at once (run) instead of waiting on the exec fifo (create). */
@@ -143,7 +144,7 @@ export class Runtime {
       const ops = planCreate({
         id, bundle, rootfs, spec, mode, stateDir: dir, preserveFds: o.preserveFds ?? 0, consoleSocket: o.consoleSocket,
         cgroup: cgroupPlan, seccomp, monitor, host: this.host, warn: this.warn,
-        execFifo: o.startImmediately ? undefined : this.store.fifo(id), noPivot: o.noPivot ?? false,
+        execFifo: o.startImmediately ? undefined : this.store.fifo(id), noPivot: o.noPivot ?? false, noNewKeyring: o.noNewKeyring,
         waitAfterCreate: o.onCreated !== undefined,
       });
       const hookState = (p: number, status: State['status']): State => ({ ...ociState(this.recordStub(id, bundle, rootfs, spec, p), status), pid: p });

@@ -57,6 +57,8 @@ export interface CreateRequest extends CommonRequest {
   noPivot: boolean;
   /** Pause after the init exists (for hooks and network wiring by the caller). */
   waitAfterCreate: boolean;
+  /** runc's --no-new-keyring: keep the caller's session keyring. */
+  noNewKeyring?: boolean;
 }
 
 export interface ExecRequest extends CommonRequest {
@@ -172,6 +174,7 @@ export function planCreate(req: CreateRequest): ProgramOp[] {
   ops.push({ op: 'HOOK_STATE', args: hookState(req.id, req.bundle, spec.annotations), what: 'preparing hook state' });
   ops.push(...ns.ops);
   if (ns.created.has('cgroup')) ops.push({ op: 'CGROUPNS', args: [], what: 'creating the cgroup namespace' });
+  if (!req.noNewKeyring) ops.push({ op: 'SESSION_KEYRING', args: [`_ses.${req.id}`], what: 'joining a new session keyring' });
   if (spec.hostname !== undefined && spec.hostname !== '') {
     if (!owns('uts')) throw invalidArgument('hostname is set but the container has no UTS namespace of its own');
     ops.push({ op: 'SETHOSTNAME', args: [spec.hostname], what: `setting the hostname to ${spec.hostname}` });

@@ -52,6 +52,7 @@ export const Op = {
   EXEC: 59,
   PERSONALITY: 60,
   CGROUPNS: 61,
+  SESSION_KEYRING: 62,
 } as const;
 
 export type OpName = keyof typeof Op;

@@ -172,6 +172,21 @@ describe('berth-runtime isolation', { skip: skipUnlessRoot }, () => {
     assert.match(state.id, /^c-/);
   });
 
+  test('each container joins a new session keyring named after it, unless --no-new-keyring', async () => {
+    // /proc/keys lists every keyring root may view, other containers' too: look for our name.
+    const unmasked = (s: Spec): void => {
+      s.process!.args = ['grep', '-o', '_ses\\.[^:]*', '/proc/keys'];
+      s.linux!.maskedPaths = s.linux!.maskedPaths!.filter((p) => p !== '/proc/keys');
+    };
+    const id = fx.id('keys');
+    const own = await fx.run(['run', '--bundle', fx.bundle(unmasked), id]);
+    assert.equal(own.code, 0, own.stderr);
+    assert.ok(own.stdout.split('\n').includes(`_ses.${id}`), own.stdout);
+    const sharedId = fx.id('keys');
+    const shared = await fx.run(['run', '--no-new-keyring', '--bundle', fx.bundle(unmasked), sharedId]);
+    assert.ok(!shared.stdout.split('\n').includes(`_ses.${sharedId}`), shared.stdout);
+  });
+
   test('a hook that outlives its timeout fails the create and leaves nothing behind', async () => {
     const id = fx.id('slowhook');
     const bundle = fx.bundle((s) => (s.hooks = { createRuntime: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] }));
