@@ -191,3 +191,14 @@ export function parseUintValue(text: string): number {
   if (!/^\d+$/.test(t)) throw new Error(`not a number: ${JSON.stringify(t)}`);
   return Number(t);
 }
+
+/** Undo a failed create: remove the directories it made, deepest first, quietly (the original error matters more). */
+export function removeCreatedDirs(created: string[]): void {
+  for (const dir of [...created].reverse()) {
+    try {
+      removeCgroupDir(dir);
+    } catch {
+      /* keep going: the caller rethrows the error that caused this */
+    }
+  }
+}

@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import type { LinuxResources } from '../../oci/runtime-spec.js';
 import { errnoCode, internal, invalidArgument, notFound, unavailable } from '../../util/errors.js';
 import type { CgroupMount, HostLayout } from './detect.js';
-import { readOptional, readRequired, removeCgroupDir, sleepMs, strerror, writeFile } from './files.js';
+import { readOptional, readRequired, removeCgroupDir, sleepMs, strerror, writeFile, removeCreatedDirs } from './files.js';
 import { hybridDir, v1Dir } from './paths.js';
 import { killAllProcesses, readAllPids } from './procs.js';
 import * as st from './stats-v1.js';
@@ -89,14 +89,7 @@ export class V1Manager implements CgroupManager {
       for (const [name, dir] of this.uniqueDirs()) this.makeDir(name, dir, resources, created);
       return this.set(resources, resources.devices ?? []);
     } catch (err) {
-      // Leave nothing half-made behind: remove what this call created, deepest first.
-      for (const dir of created.reverse()) {
-        try {
-          removeCgroupDir(dir);
-        } catch {
-          /* the original error matters more */
-        }
-      }
+      removeCreatedDirs(created); // leave nothing half-made behind
       throw err;
     }
   }

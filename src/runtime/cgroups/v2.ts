@@ -10,7 +10,7 @@ import { errnoCode, internal, invalidArgument, notFound, unavailable } from '../
 import { memorySwapToV2 } from './convert.js';
 import type { CgroupMount } from './detect.js';
 import { deviceFilterProgram } from './devices-bpf.js';
-import { readOptional, removeCgroupDir, sleepMs, strerror, tryWriteFile, writeFile } from './files.js';
+import { readOptional, removeCgroupDir, sleepMs, strerror, tryWriteFile, writeFile, removeCreatedDirs } from './files.js';
 import { killAllProcesses, readAllPids } from './procs.js';
 import * as st from './stats-v2.js';
 import { emptyStats } from './stats.js';
@@ -51,13 +51,7 @@ export class V2Manager implements CgroupManager {
       this.checkControllers(resources);
       return this.set(resources, resources.devices ?? []);
     } catch (err) {
-      for (const dir of created.reverse()) {
-        try {
-          removeCgroupDir(dir);
-        } catch {
-          /* the original error matters more */
-        }
-      }
+      removeCreatedDirs(created); // leave nothing half-made behind
       throw err;
     }
   }
