@@ -85,10 +85,8 @@ enum shim_mode {
 
 /* Mount options the planner decides and the executor carries out. */
 enum mount_opt {
-  MOPT_BIND = 1 << 0,        /* bind mount; flags other than MS_REC are applied by remount */
-  MOPT_CREATE_FILE = 1 << 1, /* target is a file (the bind source is not a directory) */
-  MOPT_HOST_SOURCE = 1 << 2, /* source is a host path to check and open (binds) */
-  MOPT_CGROUP_NS = 1 << 3,   /* reserved */
+  MOPT_BIND = 1 << 0,           /* bind a host path (file or directory, as the source is);
+                                   flags other than MS_REC are applied by remount */
   MOPT_RECURSIVE_ATTR = 1 << 4, /* apply the recursive attr set with mount_setattr */
 };
 

@@ -186,7 +186,7 @@ export class Runtime {
   }
 
   private recordStub(id: string, bundle: string, rootfs: string, spec: Spec, pid: number): ContainerRecord {
-    return { id, bundle, rootfs, spec, pid, pidStartTime: '', created: new Date().toISOString(), monitored: false, owner: 'root' };
+    return { id, bundle, rootfs, spec, pid, pidStartTime: '', created: new Date().toISOString(), monitored: false, owner: ownerName() };
   }
 
   load(id: string): ContainerRecord {
@@ -418,4 +418,10 @@ export function cgroupJoin(cgroup: CgroupManager, spec: Spec): Pick<CgroupPlan, 
   // not fork into the cgroup: stage 1 joins it before entering the namespace.
   if (spec.linux?.namespaces?.some((ns) => ns.type === 'user')) return { joinFiles: [...joinFiles, join(v2, 'cgroup.procs')] };
   return { joinFiles, cloneInto: v2 };
+}
+
+/** runc's "owner" column: the creating user's name (berth-runtime runs as root). */
+function ownerName(): string {
+  const uid = process.getuid?.() ?? 0;
+  return uid === 0 ? 'root' : String(uid);
 }

@@ -30,7 +30,7 @@ function hierarchyOp(dest: string, h: CgroupHierarchy, flags: number, cgroupns: 
   }
   return {
     op: 'MOUNT',
-    args: [h.hostDir, target, '', MS.BIND | MS.REC | flags, '', 0, MountOpt.BIND | MountOpt.HOST_SOURCE, 0],
+    args: [h.hostDir, target, '', MS.BIND | MS.REC | flags, '', 0, MountOpt.BIND, 0],
     what: `binding the container's cgroup ${h.hostDir} on ${target}`,
   };
 }

@@ -51,7 +51,7 @@ function mountOps(m: Mount, input: RootfsPlanInput, index: number): ProgramOp[] 
   if (m.uidMappings?.length || m.gidMappings?.length) {
     throw invalidArgument(`${what}: id-mapped mounts are not supported yet`);
   }
-  let mopt = bind ? MountOpt.BIND | MountOpt.HOST_SOURCE : 0;
+  let mopt = bind ? MountOpt.BIND : 0;
   if (opts.recursiveAttr) mopt |= MountOpt.RECURSIVE_ATTR;
   return [{
     op: 'MOUNT',
@@ -81,7 +81,7 @@ function deviceOp(d: LinuxDevice, inUserNs: boolean): ProgramOp {
     // mknod is not allowed in a user namespace: bind the host's node instead, as runc does.
     return {
       op: 'MOUNT',
-      args: [d.path, path, '', MS.BIND, '', 0, MountOpt.BIND | MountOpt.HOST_SOURCE, 0],
+      args: [d.path, path, '', MS.BIND, '', 0, MountOpt.BIND, 0],
       what: `binding device ${d.path} from the host`,
     };
   }

@@ -62,8 +62,6 @@ export type ShimModeName = keyof typeof ShimMode;
 
 export const MountOpt = {
   BIND: 1 << 0,
-  CREATE_FILE: 1 << 1,
-  HOST_SOURCE: 1 << 2,
   RECURSIVE_ATTR: 1 << 4,
 } as const;
 
