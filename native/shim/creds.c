@@ -97,7 +97,10 @@ int creds_session_keyring(const char *name, struct berr *err) {
   desc[n < (long)sizeof desc ? n : (long)sizeof desc - 1] = '\0';
   /* "type;uid;gid;perm;description": perm is the fourth field, in hex. */
   char *perm = desc;
-  for (int i = 0; i < 3 && perm; i++) perm = strchr(perm, ';') ? strchr(perm, ';') + 1 : NULL;
+  for (int i = 0; i < 3 && perm; i++) {
+    perm = strchr(perm, ';');
+    if (perm) perm++;
+  }
   if (!perm) return berr_msg(err, "unexpected keyring description %s", desc);
   unsigned long bits = strtoul(perm, NULL, 16) | 0x080000 /* KEY_USR_SEARCH */;
   if (syscall(SYS_keyctl, 5 /* KEYCTL_SETPERM */, id, bits) < 0) return berr_sys(err, "setting the session keyring's permissions");

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/sched.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -89,9 +88,6 @@ static pid_t fork_init(struct shim *s, struct berr *err) {
 
 void stage1_run(struct shim *s) {
   struct berr err = {.op = -1};
-  /* Not dumpable until exec: processes in the container cannot open our /proc files
-   * (exe, fds, memory) while we hold host resources. execve resets this. */
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   for (size_t i = 0; i < s->prog.nops; i++) {
     const struct op *op = &s->prog.ops[i];
     if (run_op(s, op, &err) < 0) {

@@ -108,6 +108,20 @@ static int sync_hooks(struct init *in, struct berr *err) {
   return 0;
 }
 
+/* Our pid as the host sees it, for hook state: from the first NSpid field of the
+ * host's /proc, so it must be read before the pivot; 0 if it cannot be read. */
+static int host_pid_from_proc(void) {
+  char buf[4096];
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  const char *line = strstr(buf, "\nNSpid:");
+  return line ? atoi(line + 8) : 0;
+}
+
 static int run_op(struct init *in, const struct op *op, struct berr *err) {
   struct shim *s = in->s;
   switch (op->code) {
@@ -123,7 +137,8 @@ static int run_op(struct init *in, const struct op *op, struct berr *err) {
     case OP_MOUNT: return rootfs_mount(&in->root, op, err);
     case OP_MKNOD: return rootfs_mknod(&in->root, op, err);
     case OP_SYMLINK: return rootfs_symlink(&in->root, op, err);
-    case OP_HOOK: return hook_run(&s->prog, op, in->started ? "created" : "creating", in->host_pid, &s->orig_mask, s->exec_fd, err);
+    case OP_HOOK:
+      return hook_run(&s->prog, op, in->started ? "created" : "creating", in->host_pid, &s->orig_mask, s->exec_fd, err);
     case OP_SYNC_HOOKS: return sync_hooks(in, err);
     case OP_PIVOT_ROOT: return rootfs_pivot(&in->root, op, err);
     case OP_READONLY_ROOT: return rootfs_readonly_root(err);
@@ -167,20 +182,6 @@ static void fail(struct init *in, struct berr *err) {
   _exit(1);
 }
 
-/* Our pid as the host sees it, from the first NSpid field of the host's /proc
- * (still mounted here, before the rootfs is prepared); 0 if it cannot be read. */
-static int host_pid_from_proc(void) {
-  char buf[4096];
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = '\0';
-  const char *line = strstr(buf, "\nNSpid:");
-  return line ? atoi(line + 8) : 0;
-}
-
 void stage2_run(struct shim *s) {
   struct init in = {.s = s, .root = {.fd = -1}, .fifo_fd = s->fifo_fd};
   struct berr err = {.op = -1};
@@ -189,8 +190,8 @@ void stage2_run(struct shim *s) {
     struct msg m;
     if (msg_recv(s->stage_fd, &m, NULL, 0, NULL) < 0 || m.type != MSG_GO) _exit(1);
     in.host_pid = m.a;
-  } else {
-    in.host_pid = host_pid_from_proc();
+  } else if (program_find(&s->prog, OP_HOOK)) {
+    in.host_pid = host_pid_from_proc(); /* only hooks need it */
   }
   umask(0); /* device nodes and mount points get exactly the modes asked for */
   if (setsid() < 0) {

@@ -1,21 +1,18 @@
 // What a container gets: each isolation promise of issue 2, checked from inside.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RuntimeFixture, skipUnlessRoot } from '../helpers/runtime.js';
+import { useRuntimeFixture, skipUnlessRoot } from '../helpers/runtime.js';
 import { dockerDefaultProfile } from '../../src/runtime/seccomp/index.js';
 import type { Spec } from '../../src/oci/runtime-spec.js';
 
 describe('berth-runtime isolation', { skip: skipUnlessRoot }, () => {
-  let fx: RuntimeFixture;
-  before(() => {
-    fx = new RuntimeFixture();
-  });
-  after(() => fx.dispose());
+  const fixture = useRuntimeFixture();
 
   test('the process is pid 1 of its own pid namespace', async () => {
+    const fx = fixture();
     const r = await fx.runArgs(['sh', '-c', 'echo $$; ps -o pid | wc -l']);
     assert.equal(r.code, 0, r.stderr);
     const [pid, lines] = r.stdout.trim().split('\n');
@@ -24,6 +21,7 @@ describe('berth-runtime isolation', { skip: skipUnlessRoot }, () => {
   });
 
   test('the container has its own hostname and domainname', async () => {
+    const fx = fixture();
     const r = await fx.runArgs(['sh', '-c', 'hostname; cat /proc/sys/kernel/domainname'], (s) => {
       s.hostname = 'isolated-box';
       s.domainname = 'example.test';
@@ -34,12 +32,14 @@ describe('berth-runtime isolation', { skip: skipUnlessRoot }, () => {
   });
 
   test('a new network namespace holds only lo', async () => {
+    const fx = fixture();
     const r = await fx.runArgs(['ls', '/sys/class/net']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'lo');
   });
 
   test('exceeding the memory limit gets the process OOM-killed (137), and the monitor records it', async () => {
+    const fx = fixture();
     const limit = 32 * 1024 * 1024;
     const hog = ['sh', '-c', 'x=$(head -c 200000000 /dev/zero | tr "\\000" a); echo survived'];
     const withLimit = (s: Spec): void => {
@@ -59,6 +59,7 @@ describe('berth-runtime isolation', { skip: skipUnlessRoot }, () => {
   });
 
   test('the pids limit stops fork bombs', async () => {
+    const fx = fixture();
     const r = await fx.runArgs(['sh', '-c', 'for i in $(seq 30); do sleep 5 & done; wait'], (s) => {
       s.linux!.resources = { ...s.linux!.resources, pids: { limit: 10 } };
     });
@@ -66,6 +67,7 @@ describe('berth-runtime isolation', { skip: skipUnlessRoot }, () => {
   });
 
   test('a cpu quota throttles a busy loop', async () => {
+    const fx = fixture();
     const r = await fx.runArgs(
       ['sh', '-c', 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us; timeout 1 sh -c "while :; do :; done"; grep nr_throttled /sys/fs/cgroup/cpu/cpu.stat'],
       (s) => {
@@ -78,6 +80,7 @@ describe('berth-runtime isolation', { skip: skipUnlessRoot }, () => {
   });
 
   test('a read-only root refuses writes', async () => {
+    const fx = fixture();
     const r = await fx.runArgs(['sh', '-c', 'touch /newfile && echo wrote'], (s) => {
       s.root!.readonly = true;
     });
@@ -87,6 +90,7 @@ describe('berth-runtime isolation', { skip: skipUnlessRoot }, () => {
   });
 
   test('masked paths show nothing and read-only paths refuse writes', async () => {
+    const fx = fixture();
     const r = await fx.runArgs(['sh', '-c', 'wc -c < /proc/timer_list; ls /sys/firmware | wc -l; echo 1 > /proc/sys/kernel/ctrl-alt-del && echo wrote']);
     const [timerList, firmware] = r.stdout.trim().split('\n');
     assert.equal(timerList, '0', r.stderr);
@@ -95,6 +99,7 @@ describe('berth-runtime isolation', { skip: skipUnlessRoot }, () => {
   });
 
   test('capabilities are dropped to the configured sets', async () => {
+    const fx = fixture();
     const r = await fx.runArgs(['grep', '^Cap', '/proc/self/status']);
     assert.equal(r.code, 0, r.stderr);
     const caps = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split(/:\s+/) as [string, string]));
@@ -106,6 +111,7 @@ describe('berth-runtime isolation', { skip: skipUnlessRoot }, () => {
   });
 
   test("Docker's seccomp profile denies unshare, mount and keyctl with EPERM while ordinary calls work", async () => {
+    const fx = fixture();
     const r = await fx.runArgs(['probe', 'syscalls'], (s) => {
       s.linux!.seccomp = dockerDefaultProfile({ capabilities: s.process!.capabilities!.bounding!, hostArch: process.arch === 'arm64' ? 'aarch64' : 'x86_64' });
       // Give the process CAP_SYS_ADMIN-free root: seccomp, not capabilities, must be what refuses.
@@ -119,6 +125,7 @@ describe('berth-runtime isolation', { skip: skipUnlessRoot }, () => {
   });
 
   test('a user namespace maps container root to an unprivileged host uid', async () => {
+    const fx = fixture();
     const id = fx.id('userns');
     const bundle = fx.bundle((s) => {
       s.process!.args = ['sh', '-c', 'id -u; cat /proc/self/uid_map; sleep 10'];
@@ -144,6 +151,7 @@ describe('berth-runtime isolation', { skip: skipUnlessRoot }, () => {
   });
 
   test('hooks run in the order the spec defines, with the state on stdin', async () => {
+    const fx = fixture();
     const shared = join(fx.dir, 'hooks-shared');
     mkdirSync(shared);
     const log = join(shared, 'order');
@@ -170,9 +178,13 @@ describe('berth-runtime isolation', { skip: skipUnlessRoot }, () => {
     const state = JSON.parse(lines[0]!.slice('prestart '.length)) as { id: string; pid: number; bundle: string };
     assert.ok(state.pid > 1);
     assert.match(state.id, /^c-/);
+    // startContainer runs after pivot, inside the container: it still gets the host's pid.
+    const started = JSON.parse(lines.find((l) => l.startsWith('startContainer '))!.slice('startContainer '.length)) as { pid: number };
+    assert.equal(started.pid, state.pid);
   });
 
   test('each container joins a new session keyring named after it, unless --no-new-keyring', async () => {
+    const fx = fixture();
     // /proc/keys lists every keyring root may view, other containers' too: look for our name.
     const unmasked = (s: Spec): void => {
       s.process!.args = ['grep', '-o', '_ses\\.[^:]*', '/proc/keys'];
@@ -188,6 +200,7 @@ describe('berth-runtime isolation', { skip: skipUnlessRoot }, () => {
   });
 
   test('a hook that outlives its timeout fails the create and leaves nothing behind', async () => {
+    const fx = fixture();
     const id = fx.id('slowhook');
     const bundle = fx.bundle((s) => (s.hooks = { createRuntime: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] }));
     const r = await fx.run(['create', '--bundle', bundle, id]);
@@ -197,6 +210,7 @@ describe('berth-runtime isolation', { skip: skipUnlessRoot }, () => {
   });
 
   test('exit codes: the process status, 128+signal, and a clear error for a missing program', async () => {
+    const fx = fixture();
     assert.equal((await fx.runArgs(['sh', '-c', 'exit 3'])).code, 3);
     // pid 1 ignores signals sent from inside its namespace, so the kill comes from outside.
     const id = fx.id('killed');
