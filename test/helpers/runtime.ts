@@ -1,6 +1,7 @@
 // Fixtures for runtime tests: a busybox rootfs, bundles made from berth's default
 // spec, and a berth-runtime runner with its own --root, all cleaned up by the test.
 import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
+import { after, before } from 'node:test';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,4 +111,20 @@ export class RuntimeFixture {
 function chmodded(path: string, mode: number): string {
   chmodSync(path, mode);
   return path;
+}
+
+/**
+ * A RuntimeFixture for the enclosing describe(): made before its tests, disposed
+ * after them (even when they fail). Read it through the returned getter.
+ */
+export function useRuntimeFixture(): () => RuntimeFixture {
+  let fx: RuntimeFixture | undefined;
+  before(() => {
+    fx = new RuntimeFixture();
+  });
+  after(() => fx?.dispose());
+  return () => {
+    if (!fx) throw new Error('the runtime fixture is used before its before() hook ran');
+    return fx;
+  };
 }

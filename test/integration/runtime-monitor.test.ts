@@ -1,12 +1,12 @@
 // berth's monitor mode end to end through berth-runtime: the container outlives
 // whoever started it, and the shim's control socket and exit file work.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { RUNTIME, RuntimeFixture, skipUnlessRoot } from '../helpers/runtime.js';
+import { RUNTIME, useRuntimeFixture, skipUnlessRoot } from '../helpers/runtime.js';
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 10000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -34,13 +34,10 @@ function control(socket: string, line: string): Promise<string> {
 }
 
 describe('berth-runtime --monitor', { skip: skipUnlessRoot }, () => {
-  let fx: RuntimeFixture;
-  before(() => {
-    fx = new RuntimeFixture();
-  });
-  after(() => fx.dispose());
+  const fixture = useRuntimeFixture();
 
   test('the container keeps running when berth-runtime is killed with SIGKILL, and its exit is recorded', async () => {
+    const fx = fixture();
     const id = fx.id('survivor');
     const log = join(fx.dir, `${id}.log`);
     const bundle = fx.bundle((s) => (s.process!.args = ['sh', '-c', 'echo started; trap "echo bye; exit 3" TERM; while :; do sleep 0.1; done']));
@@ -66,6 +63,7 @@ describe('berth-runtime --monitor', { skip: skipUnlessRoot }, () => {
   });
 
   test('with a terminal the monitor holds the pty master: one stream, the configured size', async () => {
+    const fx = fixture();
     const id = fx.id('tty');
     const log = join(fx.dir, `${id}.log`);
     const bundle = fx.bundle((s) => {
@@ -82,6 +80,7 @@ describe('berth-runtime --monitor', { skip: skipUnlessRoot }, () => {
   });
 
   test('update changes the limits of a running container', async () => {
+    const fx = fixture();
     const id = fx.id('upd');
     assert.equal((await fx.run(['run', '-d', '--bundle', fx.bundle((s) => (s.process!.args = ['sleep', '30'])), id])).code, 0);
     const r = await fx.run(['update', '--pids-limit', '42', '--memory', String(96 * 1024 * 1024), id]);
@@ -95,6 +94,7 @@ describe('berth-runtime --monitor', { skip: skipUnlessRoot }, () => {
   });
 
   test('a time namespace shifts the container\'s boot clock', async () => {
+    const fx = fixture();
     const r = await fx.runArgs(['cat', '/proc/uptime'], (s) => {
       s.linux!.namespaces!.push({ type: 'time' });
       s.linux!.timeOffsets = { boottime: { secs: 86400 * 1000 } };
@@ -104,6 +104,7 @@ describe('berth-runtime --monitor', { skip: skipUnlessRoot }, () => {
   });
 
   test('--no-pivot enters the rootfs with MS_MOVE + chroot and the container still works', async () => {
+    const fx = fixture();
     const bundle = fx.bundle((s) => (s.process!.args = ['sh', '-c', 'echo $$; ls /bin/busybox']));
     const r = await fx.run(['run', '--no-pivot', '--bundle', bundle, fx.id()]);
     assert.equal(r.code, 0, r.stderr);

@@ -1,21 +1,18 @@
 // Security rules from DESIGN.md §6, each from a real CVE, checked against the real kernel.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, RuntimeFixture, skipUnlessRoot } from '../helpers/runtime.js';
+import { REPO, useRuntimeFixture, skipUnlessRoot } from '../helpers/runtime.js';
 
 const SHIM = join(REPO, 'build/native/berth-shim');
 
 describe('berth-runtime security', { skip: skipUnlessRoot }, () => {
-  let fx: RuntimeFixture;
-  before(() => {
-    fx = new RuntimeFixture();
-  });
-  after(() => fx.dispose());
+  const fixture = useRuntimeFixture();
 
   test('no host fd reaches the container, except those passed with --preserve-fds', async () => {
+    const fx = fixture();
     const bundle = fx.bundle((s) => (s.process!.args = ['probe', 'fds']));
     const extra = openSync('/etc/hostname', 'r');
     try {
@@ -33,6 +30,7 @@ describe('berth-runtime security', { skip: skipUnlessRoot }, () => {
   });
 
   test('a cwd that resolves outside the container is refused (CVE-2024-21626 class)', async () => {
+    const fx = fixture();
     // fd 3 is a host directory handed in on purpose; /proc/self/fd/3 leads out of the rootfs.
     const bundle = fx.bundle((s) => {
       s.process!.args = ['ls'];
@@ -49,6 +47,7 @@ describe('berth-runtime security', { skip: skipUnlessRoot }, () => {
   });
 
   test("the shim's binary cannot be reached through /proc/<pid>/exe (CVE-2019-5736 class)", async () => {
+    const fx = fixture();
     const before = createHash('sha256').update(readFileSync(SHIM)).digest('hex');
     // The attack: an image whose interpreter is /proc/self/exe makes the kernel run
     // whatever binary the exec'ing process is. berth's init reaches the program through
@@ -73,6 +72,7 @@ describe('berth-runtime security', { skip: skipUnlessRoot }, () => {
   });
 
   test('a mount target that is a symlink out of the rootfs lands inside it (CVE-2021-30465 class)', async () => {
+    const fx = fixture();
     const marker = `berth-escape-${process.pid}-${Date.now()}`;
     const source = join(fx.dir, 'mount-source');
     mkdirSync(source);
@@ -89,6 +89,7 @@ describe('berth-runtime security', { skip: skipUnlessRoot }, () => {
   });
 
   test('masking refuses a /dev/null that is not the null device', async () => {
+    const fx = fixture();
     const r = await fx.runArgs(['true'], (s) => {
       // A createContainer hook runs before masking, in the container's mount namespace.
       s.hooks = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `rm ${fx.rootfs}/dev/null && echo fake > ${fx.rootfs}/dev/null`] }] };
