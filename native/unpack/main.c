@@ -1,0 +1,95 @@
+/* berth-unpack: performs the filesystem operations of a layer inside one directory.
+ *
+ *   berth-unpack apply <dir> overlay|native   < record stream (wire.h)
+ *
+ * The record stream comes from berth's TypeScript layer applier, which has already
+ * parsed and policed the tar (names, whiteouts, limits). Every path is resolved with
+ * openat2(RESOLVE_IN_ROOT), so even a hostile stream cannot touch anything outside
+ * <dir>. Exit 0 after UOP_END; on failure one line on stderr and exit 1. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply.h"
+
+#define MAX_PATH_BYTES 4096
+#define MAX_XATTR_BYTES (1024 * 1024)
+
+static uint32_t le32(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint64_t le64(const unsigned char *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+/* Variable parts reuse three growing buffers across records. */
+static int read_part(struct input *in, char **buf, size_t *cap, uint32_t len, uint32_t max, const char *what,
+                     struct berr *err) {
+  if (len > max) return berr_msg(err, "record %s too long (%u bytes)", what, len);
+  if (*cap < (size_t)len + 1) {
+    char *n = realloc(*buf, (size_t)len + 1);
+    if (!n) return berr_sys(err, "allocating");
+    *buf = n;
+    *cap = (size_t)len + 1;
+  }
+  if (input_read(in, *buf, len, err) < 0) return -1;
+  (*buf)[len] = '\0';
+  return 0;
+}
+
+static int read_record(struct input *in, struct unpack_rec *r, struct berr *err) {
+  static char *path, *link, *xattrs;
+  static size_t path_cap, link_cap, xattr_cap;
+  unsigned char h[UNPACK_HDR_SIZE];
+  if (input_read(in, h, sizeof h, err) < 0) return -1;
+  r->op = h[0];
+  r->flags = h[1];
+  r->mode = le32(h + 4);
+  r->uid = le32(h + 8);
+  r->gid = le32(h + 12);
+  r->mtime_sec = (int64_t)le64(h + 16);
+  r->mtime_nsec = le32(h + 24);
+  r->path_len = le32(h + 28);
+  r->size = le64(h + 32);
+  r->link_len = le32(h + 40);
+  r->xattr_len = le32(h + 44);
+  if (r->op == UOP_END) return 0;
+  if (r->path_len == 0) return berr_msg(err, "record with an empty path");
+  if (read_part(in, &path, &path_cap, r->path_len, MAX_PATH_BYTES, "path", err) < 0 ||
+      read_part(in, &link, &link_cap, r->link_len, 64 * MAX_PATH_BYTES, "link", err) < 0 ||
+      read_part(in, &xattrs, &xattr_cap, r->xattr_len, MAX_XATTR_BYTES, "xattrs", err) < 0)
+    return -1;
+  if (strlen(path) != r->path_len) return berr_msg(err, "record path contains NUL");
+  if (r->flags & UFLAG_DATA_AT_OFFSET) {
+    unsigned char off[8];
+    if (input_read(in, off, sizeof off, err) < 0) return -1;
+    r->source_offset = le64(off);
+  }
+  r->path = path;
+  r->link = link;
+  r->xattrs = (unsigned char *)xattrs;
+  return 0;
+}
+
+static int run_apply(const char *dir, const char *style, struct berr *err) {
+  struct applier a = {0};
+  if (!strcmp(style, "overlay")) a.style = STYLE_OVERLAY;
+  else if (!strcmp(style, "native")) a.style = STYLE_NATIVE;
+  else return berr_msg(err, "unknown whiteout style %s (want overlay or native)", style);
+  if (tree_open(&a.tree, dir, err) < 0 || input_init(&a.in, 0, err) < 0) return -1;
+  for (;;) {
+    struct unpack_rec r;
+    if (read_record(&a.in, &r, err) < 0) return -1;
+    if (r.op == UOP_END) return apply_dir_times(&a, err);
+    if (apply_record(&a, &r, err) < 0) return -1;
+  }
+}
+
+int main(int argc, char **argv) {
+  struct berr err = {.op = -1};
+  if (argc != 4 || strcmp(argv[1], "apply") != 0) {
+    fprintf(stderr, "usage: berth-unpack apply <dir> overlay|native\n");
+    return 2;
+  }
+  if (run_apply(argv[2], argv[3], &err) < 0) {
+    fprintf(stderr, "berth-unpack: %s\n", err.msg);
+    return 1;
+  }
+  return 0;
+}

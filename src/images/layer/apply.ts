@@ -1,0 +1,186 @@
+// Apply a layer stream (tar, gzip or zstd) straight into a snapshot directory.
+//
+// TypeScript reads, bounds and polices the archive and hashes it twice on the stream
+// (compressed digest, diff ID); native/unpack (berth-unpack) performs the resulting
+// filesystem operations with every path resolved inside the target by openat2
+// (RESOLVE_IN_ROOT). Two processes: decompression and hashing here, writes there.
+import { spawn, type ChildProcessByStdio, type StdioOptions } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
+import { join } from 'node:path';
+import { BerthError, invalidArgument, internal } from '../../util/errors.js';
+import { Digester, type Digest } from '../../util/digest.js';
+import { packageRoot } from '../../util/package-root.js';
+import type { TarEntry } from '../tar/header.js';
+import { TarReader } from '../tar/reader.js';
+import { decompress, peekCompression, type Compression } from './compression.js';
+import { allowedXattrs, classifyWhiteout, cleanName, DEFAULT_LAYER_LIMITS, type LayerLimits } from './policy.js';
+import { encodeRecord, Op, RecordSink, type UnpackRecord } from './records.js';
+
+export const UNPACK_PATH = process.env.BERTH_UNPACK ?? join(packageRoot(), 'build/native/berth-unpack');
+
+/** overlay: whiteouts become 0:0 char devices and opaque xattrs in an upper dir; native: real deletions. */
+export type WhiteoutStyle = 'overlay' | 'native';
+
+export interface ApplyOptions {
+  style: WhiteoutStyle;
+  /** Names the layer in errors, e.g. "layer 2/3 sha256:ab12…". */
+  label?: string;
+  expectedDigest?: Digest;
+  expectedDiffId?: Digest;
+  /** Device nodes in the archive; refused when false (e.g. in a user namespace). Default: true. */
+  allowDevices?: boolean;
+  limits?: Partial<LayerLimits>;
+}
+
+export interface ApplyResult {
+  /** Digest of the bytes as received (compressed). */
+  digest: Digest;
+  compressedSize: number;
+  /** Digest of the uncompressed tar. */
+  diffId: Digest;
+  size: number;
+  entries: number;
+  compression: Compression;
+}
+
+async function* counted(src: AsyncIterable<Buffer>, d: Digester, limit?: number): AsyncGenerator<Buffer> {
+  for await (const chunk of src) {
+    d.update(chunk);
+    if (limit !== undefined && d.size > limit) throw invalidArgument(`layer expands beyond the ${limit}-byte limit`);
+    yield chunk;
+  }
+}
+
+/** Turns tar members into berth-unpack records, applying the whiteout style and policy. */
+class RecordPlanner {
+  /** Native opaque dirs keep what this layer already put in them: dir → names. */
+  private readonly created = new Map<string, Set<string>>();
+
+  constructor(private readonly opts: ApplyOptions) {}
+
+  plan(e: TarEntry): UnpackRecord | undefined {
+    const path = cleanName(e.name);
+    if (path === '') return undefined; // the root's own entry: the snapshot's root stays as made
+    const wh = classifyWhiteout(path);
+    if (wh.kind === 'skip') return undefined;
+    if (wh.kind === 'opaque') return { op: Op.Opaque, path: wh.dir || '.', link: this.keepList(wh.dir) };
+    if (wh.kind === 'whiteout') return { op: Op.Whiteout, path: wh.path };
+    this.remember(path);
+    const base = { path, mode: e.mode, uid: e.uid, gid: e.gid, mtimeSec: e.mtimeSec, mtimeNsec: e.mtimeNsec, xattrs: allowedXattrs(e.xattrs) };
+    switch (e.type) {
+      case 'file':
+        return { ...base, op: Op.File, size: e.size };
+      case 'dir':
+        return { ...base, op: Op.Dir };
+      case 'symlink':
+        if (e.linkname === '') throw invalidArgument(`layer entry ${path}: symlink with an empty target`);
+        return { ...base, op: Op.Symlink, link: e.linkname };
+      case 'hardlink': {
+        const target = cleanName(e.linkname, 'hard link target');
+        if (target === '') throw invalidArgument(`layer entry ${path}: hard link to the root`);
+        return { ...base, op: Op.Hardlink, link: target };
+      }
+      case 'char':
+      case 'block':
+        if (this.opts.allowDevices === false) throw invalidArgument(`layer entry ${path}: device nodes are not allowed here`);
+        return { ...base, op: e.type === 'char' ? Op.Char : Op.Block, devmajor: e.devmajor, devminor: e.devminor };
+      case 'fifo':
+        return { ...base, op: Op.Fifo };
+    }
+  }
+
+  private remember(path: string): void {
+    if (this.opts.style !== 'native') return;
+    const slash = path.lastIndexOf('/');
+    const dir = slash === -1 ? '' : path.slice(0, slash);
+    let names = this.created.get(dir);
+    if (!names) this.created.set(dir, (names = new Set()));
+    names.add(path.slice(slash + 1));
+  }
+
+  private keepList(dir: string): Buffer {
+    const names = this.created.get(dir);
+    return names ? Buffer.from([...names].map((n) => `${n}\0`).join('')) : Buffer.alloc(0);
+  }
+}
+
+function startUnpacker(dir: string, style: WhiteoutStyle, sourceFd?: number) {
+  const stdio: StdioOptions = sourceFd === undefined ? ['pipe', 'ignore', 'pipe'] : ['pipe', 'ignore', 'pipe', sourceFd];
+  const child = spawn(UNPACK_PATH, ['apply', dir, style], { stdio }) as ChildProcessByStdio<Writable, null, Readable>;
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  child.stdin.on('error', () => undefined); // reported through the exit status below
+  const exit = new Promise<string | undefined>((resolve) => {
+    child.on('error', (err) => resolve(`cannot start ${UNPACK_PATH}: ${err.message}`));
+    child.on('close', (code, signal) =>
+      resolve(code === 0 ? undefined : stderr.trim().replace(/^berth-unpack: /, '') || `berth-unpack ${signal ?? `exit ${code}`}`),
+    );
+  });
+  return { child, exit };
+}
+
+/** A layer to apply: a byte stream, or a file (an uncompressed file is then copied by the kernel). */
+export type LayerSource = AsyncIterable<Buffer> | { path: string };
+
+export async function applyLayer(source: LayerSource, dir: string, opts: ApplyOptions): Promise<ApplyResult> {
+  if (!('path' in source)) return applyStream(source, dir, opts);
+  const file = await open(source.path, 'r');
+  try {
+    const stream = createReadStream('', { fd: file.fd, autoClose: false, highWaterMark: 1024 * 1024 });
+    return await applyStream(stream, dir, opts, file.fd);
+  } finally {
+    await file.close();
+  }
+}
+
+async function applyStream(input: AsyncIterable<Buffer>, dir: string, opts: ApplyOptions, sourceFd?: number): Promise<ApplyResult> {
+  const limits = { ...DEFAULT_LAYER_LIMITS, ...opts.limits };
+  const label = opts.label ?? 'layer';
+  const { kind: compression, stream } = await peekCompression(input);
+  const raw = new Digester();
+  // An uncompressed layer's digest is its diff ID: hash it once.
+  const tar = compression === 'none' ? raw : new Digester();
+  const tarBytes = compression === 'none' ? counted(stream, raw, limits.maxBytes) : counted(decompress(counted(stream, raw), compression), tar, limits.maxBytes);
+  const byOffset = compression === 'none' && sourceFd !== undefined;
+  const { child, exit } = startUnpacker(dir, opts.style, byOffset ? sourceFd : undefined);
+  const sink = new RecordSink(child.stdin);
+  const reader = new TarReader(tarBytes, limits);
+  const planner = new RecordPlanner(opts);
+  try {
+    for (let e = await reader.next(); e; e = await reader.next()) {
+      const rec = planner.plan(e);
+      if (!rec) continue;
+      if (rec.op !== Op.File) {
+        await sink.push(encodeRecord(rec));
+      } else if (byOffset) {
+        await sink.push(encodeRecord({ ...rec, sourceOffset: reader.dataOffset }));
+        for await (const _ of reader.data()); // still read: every byte is hashed
+      } else {
+        await sink.push(encodeRecord(rec));
+        for await (const part of reader.data()) await sink.push(part);
+      }
+    }
+    await reader.drain();
+    await sink.push(encodeRecord({ op: Op.End, path: '' }));
+    await sink.flush();
+    child.stdin.end();
+  } catch (err) {
+    child.kill('SIGKILL');
+    const childErr = await exit;
+    // A write error on the pipe means the unpacker failed first: its message is the real one.
+    if (childErr && !(err instanceof BerthError)) throw invalidArgument(`${label}: ${childErr}`);
+    throw err instanceof BerthError ? new BerthError(err.code, `${label}: ${err.message}`, { cause: err }) : internal(`${label}: ${String(err)}`, err);
+  }
+  const failed = await exit;
+  if (failed) throw invalidArgument(`${label}: ${failed}`);
+  const result: ApplyResult = { digest: raw.digest(), compressedSize: raw.size, diffId: tar.digest(), size: tar.size, entries: reader.entries, compression };
+  if (opts.expectedDigest && result.digest !== opts.expectedDigest) {
+    throw invalidArgument(`${label}: digest mismatch: expected ${opts.expectedDigest}, got ${result.digest}`);
+  }
+  if (opts.expectedDiffId && result.diffId !== opts.expectedDiffId) {
+    throw invalidArgument(`${label}: diff ID mismatch: expected ${opts.expectedDiffId}, got ${result.diffId}`);
+  }
+  return result;
+}

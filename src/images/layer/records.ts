@@ -1,0 +1,124 @@
+// The record stream for native/unpack (wire.h): a 48-byte little-endian header, then
+// path, link, xattrs, and for files the data. Written with backpressure to the child.
+import type { Writable } from 'node:stream';
+import { once } from 'node:events';
+
+export const enum Op {
+  File = 1,
+  Dir = 2,
+  Symlink = 3,
+  Hardlink = 4,
+  Char = 5,
+  Block = 6,
+  Fifo = 7,
+  Whiteout = 8,
+  Opaque = 9,
+  End = 10,
+}
+
+export interface UnpackRecord {
+  op: Op;
+  path: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  mtimeSec?: number;
+  mtimeNsec?: number;
+  /** File: data bytes that follow. Devices: major/minor go in rdev instead. */
+  size?: number;
+  devmajor?: number;
+  devminor?: number;
+  link?: string | Buffer;
+  xattrs?: Map<string, Buffer>;
+  /** File: the data is at this offset of the source file (fd 3) instead of following. */
+  sourceOffset?: number;
+}
+
+const HDR = 48;
+
+function encodeXattrs(x: Map<string, Buffer> | undefined): Buffer {
+  if (!x || x.size === 0) return Buffer.alloc(0);
+  const parts: Buffer[] = [];
+  for (const [name, value] of x) {
+    const n = Buffer.from(name);
+    const h = Buffer.allocUnsafe(8);
+    h.writeUInt32LE(n.length, 0);
+    h.writeUInt32LE(value.length, 4);
+    parts.push(h, n, value);
+  }
+  return Buffer.concat(parts);
+}
+
+export function encodeRecord(r: UnpackRecord): Buffer {
+  const path = Buffer.from(r.path);
+  const link = r.link === undefined ? Buffer.alloc(0) : typeof r.link === 'string' ? Buffer.from(r.link) : r.link;
+  const xattrs = encodeXattrs(r.xattrs);
+  const tail = r.sourceOffset === undefined ? 0 : 8;
+  const buf = Buffer.alloc(HDR + path.length + link.length + xattrs.length + tail);
+  buf[0] = r.op;
+  buf[1] = tail ? 1 : 0;
+  buf.writeUInt32LE(r.mode ?? 0, 4);
+  buf.writeUInt32LE(r.uid ?? 0, 8);
+  buf.writeUInt32LE(r.gid ?? 0, 12);
+  buf.writeBigInt64LE(BigInt(r.mtimeSec ?? 0), 16);
+  buf.writeUInt32LE(r.mtimeNsec ?? 0, 24);
+  buf.writeUInt32LE(path.length, 28);
+  if (r.op === Op.Char || r.op === Op.Block) {
+    buf.writeUInt32LE(r.devminor ?? 0, 32);
+    buf.writeUInt32LE(r.devmajor ?? 0, 36);
+  } else {
+    buf.writeBigUInt64LE(BigInt(r.size ?? 0), 32);
+  }
+  buf.writeUInt32LE(link.length, 40);
+  buf.writeUInt32LE(xattrs.length, 44);
+  path.copy(buf, HDR);
+  link.copy(buf, HDR + path.length);
+  xattrs.copy(buf, HDR + path.length + link.length);
+  if (tail) buf.writeBigUInt64LE(BigInt(r.sourceOffset!), buf.length - 8);
+  return buf;
+}
+
+/** Batches small writes into larger ones and honours the pipe's backpressure. */
+export class RecordSink {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(private readonly out: Writable, private readonly batchBytes = 1024 * 1024) {}
+
+  async push(buf: Buffer): Promise<void> {
+    if (buf.length >= this.batchBytes / 4) {
+      // File data goes out as it came in, without a copy into the batch.
+      await this.flush();
+      await this.write(buf);
+      return;
+    }
+    this.pending.push(buf);
+    this.pendingBytes += buf.length;
+    if (this.pendingBytes >= this.batchBytes) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.write(data);
+  }
+
+  private async write(data: Buffer): Promise<void> {
+    if (this.out.destroyed) throw new Error('the unpacker stopped reading');
+    if (this.out.write(data)) return;
+    // 'drain' never comes once the reader is gone: wait for whichever happens first.
+    const ac = new AbortController();
+    try {
+      await Promise.race([
+        once(this.out, 'drain', { signal: ac.signal }),
+        once(this.out, 'close', { signal: ac.signal }).then(() => {
+          throw new Error('the unpacker stopped reading');
+        }),
+      ]);
+    } finally {
+      ac.abort();
+    }
+  }
+}
