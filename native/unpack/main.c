@@ -1,6 +1,8 @@
 /* berth-unpack: performs the filesystem operations of a layer inside one directory.
  *
  *   berth-unpack apply <dir> overlay|native   < record stream (wire.h)
+ *   berth-unpack scan <dir>                   > record stream of every entry (overlay upper dir)
+ *   berth-unpack diff <lower> <upper>         > record stream of changes (native snapshots)
  *
  * The record stream comes from berth's TypeScript layer applier, which has already
  * parsed and policed the tar (names, whiteouts, limits). Every path is resolved with
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "apply.h"
+#include "scan.h"
 
 #define MAX_PATH_BYTES 4096
 #define MAX_XATTR_BYTES (1024 * 1024)
@@ -83,11 +86,15 @@ static int run_apply(const char *dir, const char *style, struct berr *err) {
 
 int main(int argc, char **argv) {
   struct berr err = {.op = -1};
-  if (argc != 4 || strcmp(argv[1], "apply") != 0) {
-    fprintf(stderr, "usage: berth-unpack apply <dir> overlay|native\n");
+  int rc;
+  if (argc == 4 && !strcmp(argv[1], "apply")) rc = run_apply(argv[2], argv[3], &err);
+  else if (argc == 3 && !strcmp(argv[1], "scan")) rc = scan_tree(argv[2], &err);
+  else if (argc == 4 && !strcmp(argv[1], "diff")) rc = diff_trees(argv[2], argv[3], &err);
+  else {
+    fprintf(stderr, "usage: berth-unpack apply <dir> overlay|native | scan <dir> | diff <lower> <upper>\n");
     return 2;
   }
-  if (run_apply(argv[2], argv[3], &err) < 0) {
+  if (rc < 0) {
     fprintf(stderr, "berth-unpack: %s\n", err.msg);
     return 1;
   }

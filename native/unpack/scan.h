@@ -1,0 +1,11 @@
+#ifndef BERTH_UNPACK_SCAN_H
+#define BERTH_UNPACK_SCAN_H
+
+#include "../shim/error.h"
+
+/* Report every entry under dir as records on stdout, sorted by name, parents first. */
+int scan_tree(const char *dir, struct berr *err);
+/* Report what upper changes relative to lower (two full trees), whiteouts included. */
+int diff_trees(const char *lower, const char *upper, struct berr *err);
+
+#endif

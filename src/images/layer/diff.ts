@@ -1,0 +1,169 @@
+// Layer diff: a snapshot's changes as a tar stream with whiteouts, in a deterministic
+// order (names sorted, parents first). berth-unpack reads the tree (nothing followed,
+// see native/unpack/scan.c); this file turns its records into tar members.
+import { spawn } from 'node:child_process';
+import { posix } from 'node:path';
+import { internal } from '../../util/errors.js';
+import type { EntryType } from '../tar/header.js';
+import { dataPadding, END_OF_ARCHIVE, entryHeader, type WriteEntry } from '../tar/writer.js';
+import { UNPACK_PATH } from './apply.js';
+import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './policy.js';
+import { Op } from './records.js';
+
+export type DiffSource =
+  /** An overlay upper dir: everything in it is the change; 0:0 char devices and opaque dirs are whiteouts. */
+  | { style: 'overlay'; upper: string }
+  /** Two full trees (native snapshots): what upper changes relative to lower. */
+  | { style: 'native'; lower: string; upper: string };
+
+interface ScanRecord {
+  op: Op;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeSec: number;
+  mtimeNsec: number;
+  path: string;
+  size: bigint;
+  link: string;
+  xattrs: Map<string, Buffer>;
+}
+
+/** Pulls bytes from the child's stdout. */
+class Pull {
+  private buf: Buffer = Buffer.alloc(0);
+  constructor(private readonly it: AsyncIterator<Buffer>) {}
+
+  async take(n: number): Promise<Buffer> {
+    while (this.buf.length < n) {
+      const r = await this.it.next();
+      if (r.done) throw internal('berth-unpack: record stream ended early');
+      this.buf = this.buf.length ? Buffer.concat([this.buf, r.value]) : r.value;
+    }
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    return out;
+  }
+
+  /** Up to n bytes that are already here, or the next chunk. */
+  async some(n: number): Promise<Buffer> {
+    if (this.buf.length === 0) {
+      const r = await this.it.next();
+      if (r.done) throw internal('berth-unpack: record stream ended inside file data');
+      this.buf = r.value;
+    }
+    const out = this.buf.subarray(0, Math.min(n, this.buf.length));
+    this.buf = this.buf.subarray(out.length);
+    return out;
+  }
+}
+
+function parseXattrs(b: Buffer): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (let off = 0; off + 8 <= b.length; ) {
+    const nlen = b.readUInt32LE(off);
+    const vlen = b.readUInt32LE(off + 4);
+    out.set(b.toString('utf8', off + 8, off + 8 + nlen), Buffer.from(b.subarray(off + 8 + nlen, off + 8 + nlen + vlen)));
+    off += 8 + nlen + vlen;
+  }
+  return out;
+}
+
+async function readRecord(p: Pull): Promise<ScanRecord> {
+  const h = await p.take(48);
+  const pathLen = h.readUInt32LE(28);
+  const linkLen = h.readUInt32LE(40);
+  const xattrLen = h.readUInt32LE(44);
+  const rec = {
+    op: h[0] as Op,
+    mode: h.readUInt32LE(4),
+    uid: h.readUInt32LE(8),
+    gid: h.readUInt32LE(12),
+    mtimeSec: Number(h.readBigInt64LE(16)),
+    mtimeNsec: h.readUInt32LE(24),
+    size: h.readBigUInt64LE(32),
+  };
+  const path = (await p.take(pathLen)).toString('utf8');
+  const link = (await p.take(linkLen)).toString('utf8');
+  const xattrs = parseXattrs(Buffer.from(await p.take(xattrLen)));
+  return { ...rec, path, link, xattrs };
+}
+
+const TYPES: Partial<Record<Op, EntryType>> = {
+  [Op.File]: 'file',
+  [Op.Dir]: 'dir',
+  [Op.Symlink]: 'symlink',
+  [Op.Hardlink]: 'hardlink',
+  [Op.Char]: 'char',
+  [Op.Block]: 'block',
+  [Op.Fifo]: 'fifo',
+};
+
+/** overlayfs's bookkeeping never goes into a layer; opaque is expressed as a marker file. */
+function layerXattrs(x: Map<string, Buffer>): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const [k, v] of x) if (!k.startsWith('trusted.overlay.') && !k.startsWith('user.overlay.')) out.set(k, v);
+  return out;
+}
+
+function whiteoutFor(path: string, r: ScanRecord): WriteEntry {
+  const dir = posix.dirname(path);
+  const name = `${dir === '.' ? '' : `${dir}/`}${WHITEOUT_PREFIX}${posix.basename(path)}`;
+  return { name, type: 'file', mode: 0o644, mtimeSec: 0, size: 0, uid: r.uid, gid: r.gid };
+}
+
+function toEntries(r: ScanRecord, style: DiffSource['style']): WriteEntry[] {
+  if (r.op === Op.Whiteout) return [whiteoutFor(r.path, r)];
+  if (style === 'overlay' && r.op === Op.Char && r.size === 0n) return [whiteoutFor(r.path, r)];
+  const type = TYPES[r.op];
+  if (!type) throw internal(`berth-unpack: unexpected record op ${r.op} for ${r.path}`);
+  const entry: WriteEntry = {
+    name: type === 'dir' ? `${r.path}/` : r.path,
+    type,
+    mode: r.mode,
+    uid: r.uid,
+    gid: r.gid,
+    mtimeSec: r.mtimeSec,
+    mtimeNsec: r.mtimeNsec,
+    size: type === 'file' ? Number(r.size) : 0,
+    linkname: type === 'symlink' || type === 'hardlink' ? r.link : '',
+    xattrs: layerXattrs(r.xattrs),
+    devmajor: type === 'char' || type === 'block' ? Number(r.size >> 32n) : 0,
+    devminor: type === 'char' || type === 'block' ? Number(r.size & 0xffffffffn) : 0,
+  };
+  const opaque = style === 'overlay' && type === 'dir' && r.xattrs.get('trusted.overlay.opaque')?.toString() === 'y';
+  return opaque ? [entry, { name: `${r.path}/${OPAQUE_MARKER}`, type: 'file', mode: 0o644, size: 0, uid: 0, gid: 0 }] : [entry];
+}
+
+/** The changes of source as an uncompressed tar stream. */
+export async function* diffLayer(source: DiffSource): AsyncGenerator<Buffer> {
+  const argv = source.style === 'overlay' ? ['scan', source.upper] : ['diff', source.lower, source.upper];
+  const child = spawn(UNPACK_PATH, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const exit = new Promise<number | null>((resolve) => {
+    child.on('error', () => resolve(-1));
+    child.on('close', resolve);
+  });
+  const pull = new Pull((child.stdout as AsyncIterable<Buffer>)[Symbol.asyncIterator]());
+  try {
+    for (let r = await readRecord(pull); r.op !== Op.End; r = await readRecord(pull)) {
+      for (const e of toEntries(r, source.style)) yield entryHeader(e);
+      if (r.op !== Op.File) continue;
+      for (let left = Number(r.size); left > 0; ) {
+        const part = await pull.some(left);
+        left -= part.length;
+        yield part;
+      }
+      yield dataPadding(Number(r.size));
+    }
+    yield END_OF_ARCHIVE;
+  } catch (err) {
+    const code = await exit;
+    if (code !== 0) throw internal(`layer diff: ${stderr.trim().replace(/^berth-unpack: /, '') || `berth-unpack exit ${code}`}`, err);
+    throw err;
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+  if ((await exit) !== 0) throw internal(`layer diff: ${stderr.trim().replace(/^berth-unpack: /, '')}`);
+}
