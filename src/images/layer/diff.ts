@@ -14,7 +14,9 @@ export type DiffSource =
   /** An overlay upper dir: everything in it is the change; 0:0 char devices and opaque dirs are whiteouts. */
   | { style: 'overlay'; upper: string }
   /** Two full trees (native snapshots): what upper changes relative to lower. */
-  | { style: 'native'; lower: string; upper: string };
+  | { style: 'native'; lower: string; upper: string }
+  /** A whole tree as it is (a mounted rootfs, for export): nothing is read as a whiteout. */
+  | { style: 'tree'; dir: string };
 
 interface ScanRecord {
   op: Op;
@@ -137,7 +139,8 @@ function toEntries(r: ScanRecord, style: DiffSource['style']): WriteEntry[] {
 
 /** The changes of source as an uncompressed tar stream. */
 export async function* diffLayer(source: DiffSource): AsyncGenerator<Buffer> {
-  const argv = source.style === 'overlay' ? ['scan', source.upper] : ['diff', source.lower, source.upper];
+  const argv =
+    source.style === 'overlay' ? ['scan', source.upper] : source.style === 'tree' ? ['scan', source.dir] : ['diff', source.lower, source.upper];
   const child = spawn(UNPACK_PATH, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
