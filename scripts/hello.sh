@@ -1,23 +1,18 @@
 #!/usr/bin/env bash
-# Run the built-in hello payload in a container through berth-runtime: a bundle in
-# a temporary directory whose rootfs holds only the static hello binary.
+# Run the built-in hello-world image in a container: berth's image store (in a temporary
+# data root) makes the image and mounts a container snapshot of it as the bundle's
+# rootfs; berth-runtime runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bundle=$(mktemp -d /tmp/berth-hello.XXXXXX)
-root=$(mktemp -d /tmp/berth-hello-state.XXXXXX)
-cleanup() { node bin/berth-runtime.js --root "$root" delete --force hello >/dev/null 2>&1 || true; rm -rf "$bundle" "$root"; }
+data=$(mktemp -d /var/tmp/berth-hello.XXXXXX)
+cleanup() {
+  node bin/berth-runtime.js --root "$data/state" delete --force hello >/dev/null 2>&1 || true
+  umount "$data/bundle/rootfs" 2>/dev/null || true
+  # Only remove the data root once nothing is mounted below it.
+  if ! grep -q " $data/" /proc/self/mountinfo; then rm -rf "$data"; fi
+}
 trap cleanup EXIT
 
-mkdir -p "$bundle/rootfs"
-cp build/native/hello "$bundle/rootfs/hello"
-node bin/berth-runtime.js spec --bundle "$bundle"
-node -e '
-  const fs = require("node:fs");
-  const path = process.argv[1] + "/config.json";
-  const spec = JSON.parse(fs.readFileSync(path, "utf8"));
-  spec.process.terminal = false;
-  spec.process.args = ["/hello"];
-  fs.writeFileSync(path, JSON.stringify(spec, null, 2));
-' "$bundle"
-node bin/berth-runtime.js --root "$root" run --bundle "$bundle" hello
+node scripts/hello-image.mjs "$data/root" "$data/bundle"
+node bin/berth-runtime.js --root "$data/state" run --bundle "$data/bundle" hello

@@ -217,10 +217,13 @@ export class ImageStore {
     return removed;
   }
 
-  /** Problems in content, snapshots and image records; changes nothing. */
+  /** Problems in content, snapshots and image records, each "corrupt: …" or "leftover: …"; changes nothing. */
   async check(): Promise<string[]> {
     const problems: string[] = [];
-    for (const p of await this.content.check()) problems.push(`content: ${JSON.stringify(p)}`);
+    for (const p of await this.content.check()) {
+      // Content's warnings and notes are leftovers of interrupted work (resumable ingests), not damage.
+      problems.push(`${p.severity === 'error' ? 'corrupt' : 'leftover'}: content: ${p.path}: ${p.message}`);
+    }
     for (const p of await this.snapshots.check()) problems.push(`snapshots: ${p}`);
     for (const img of this.list()) problems.push(...(await this.checkImage(img)));
     return problems;
@@ -234,15 +237,15 @@ export class ImageStore {
       const out: string[] = [];
       for (const d of digests) {
         const v = await this.content.verify(d);
-        if (!v.ok) out.push(`${where}: blob ${d}: ${v.problem ?? 'bad'}`);
+        if (!v.ok) out.push(`corrupt: ${where}: blob ${d}: ${v.problem ?? 'bad'}`);
       }
       for (const chain of chainIds((await this.configOf(img)).rootfs.diff_ids as Digest[])) {
         const info = await this.snapshots.stat(chain).catch(() => undefined);
-        if (info?.kind !== 'committed') out.push(`${where}: layer snapshot ${chain} is missing`);
+        if (info?.kind !== 'committed') out.push(`corrupt: ${where}: layer snapshot ${chain} is missing`);
       }
       return out;
     } catch (err) {
-      return [`${where}: ${(err as Error).message}`];
+      return [`corrupt: ${where}: ${(err as Error).message}`];
     }
   }
 }

@@ -25,7 +25,9 @@ export class NativeSnapshotter extends StoreSnapshotter {
     if (kind === 'active' && parent !== undefined) {
       // -a keeps owners, modes, times, xattrs, devices and hardlinks; the parent's own
       // root directory attributes come along because fs does not exist yet (-T).
-      await runTool(['cp', '-a', '--reflink=auto', '-T', parent, fs]);
+      // setpriv --pdeathsig: a copy must not outlive a killed berth and keep writing into a
+      // directory that the next open removes as a leftover.
+      await runTool(['setpriv', '--pdeathsig', 'KILL', '--', 'cp', '-a', '--reflink=auto', '-T', parent, fs]);
       return;
     }
     // A view of a parent binds the parent itself (committed trees never change), so a view

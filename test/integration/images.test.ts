@@ -37,6 +37,7 @@ async function tarNames(stream: AsyncIterable<Buffer>): Promise<string[]> {
   const r = new TarReader(stream);
   const names: string[] = [];
   for (let e = await r.next(); e; e = await r.next()) names.push(e.name);
+  await r.drain(); // run the producer to its end, so it unmounts what it mounted
   return names;
 }
 
@@ -222,7 +223,7 @@ for (const driver of ['overlay', 'native'] as const) {
       }
       const s = await ImageStore.open({ root, snapshotter: driver });
       try {
-        const fatal = (await s.check()).filter((p) => !/leftover|stale|"info"/.test(p));
+        const fatal = (await s.check()).filter((p) => !p.startsWith('leftover:'));
         assert.deepEqual(fatal, []);
         const img = await importImage(s, once(readFileSync(big)), { ref: 'big:1' });
         assert.equal((await s.resolve('big:1')).id, img.id);
