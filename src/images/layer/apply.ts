@@ -6,7 +6,8 @@
 // (RESOLVE_IN_ROOT). Two processes: decompression and hashing here, writes there.
 import { spawn, type ChildProcessByStdio, type StdioOptions } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import type { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
 import { BerthError, invalidArgument, internal } from '../../util/errors.js';
@@ -14,7 +15,8 @@ import { Digester, type Digest } from '../../util/digest.js';
 import { packageRoot } from '../../util/package-root.js';
 import type { TarEntry } from '../tar/header.js';
 import { TarReader } from '../tar/reader.js';
-import { decompress, peekCompression, type Compression } from './compression.js';
+import { decompress, detectCompression, peekCompression, type Compression } from './compression.js';
+import { FileTarSource } from '../tar/file-source.js';
 import { allowedXattrs, classifyWhiteout, cleanName, DEFAULT_LAYER_LIMITS, type LayerLimits } from './policy.js';
 import { encodeRecord, Op, RecordSink, type UnpackRecord } from './records.js';
 
@@ -128,14 +130,48 @@ export async function applyLayer(source: LayerSource, dir: string, opts: ApplyOp
   if (!('path' in source)) return applyStream(source, dir, opts);
   const file = await open(source.path, 'r');
   try {
+    const head = Buffer.alloc(8);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    if (detectCompression(head.subarray(0, bytesRead)) === 'none') return await applyTarFile(source.path, file, dir, opts);
     const stream = createReadStream('', { fd: file.fd, autoClose: false, highWaterMark: 1024 * 1024 });
-    return await applyStream(stream, dir, opts, file.fd);
+    return await applyStream(stream, dir, opts);
   } finally {
     await file.close();
   }
 }
 
-async function applyStream(input: AsyncIterable<Buffer>, dir: string, opts: ApplyOptions, sourceFd?: number): Promise<ApplyResult> {
+// Hashing runs on another thread while this one parses headers and berth-unpack copies.
+const HASH_WORKER = `
+  const { parentPort, workerData } = require('node:worker_threads');
+  const h = require('node:crypto').createHash('sha256');
+  require('node:fs').createReadStream(workerData, { highWaterMark: 1 << 20 })
+    .on('data', (c) => h.update(c))
+    .on('error', (e) => parentPort.postMessage({ error: e.message }))
+    .on('end', () => parentPort.postMessage({ digest: 'sha256:' + h.digest('hex') }));`;
+
+function hashFile(path: string): Promise<Digest> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(HASH_WORKER, { eval: true, workerData: path });
+    w.once('message', (m: { digest?: Digest; error?: string }) => (m.digest ? resolve(m.digest) : reject(internal(`hashing ${path}: ${m.error}`))));
+    w.once('error', reject);
+  });
+}
+
+/** An uncompressed layer file: headers parsed by positional reads, data copied by the kernel. */
+async function applyTarFile(path: string, file: FileHandle, dir: string, opts: ApplyOptions): Promise<ApplyResult> {
+  const limits = { ...DEFAULT_LAYER_LIMITS, ...opts.limits };
+  const label = opts.label ?? 'layer';
+  const { size } = await file.stat();
+  if (size > limits.maxBytes) throw invalidArgument(`${label}: layer expands beyond the ${limits.maxBytes}-byte limit`);
+  const hashing = hashFile(path);
+  hashing.catch(() => undefined);
+  const reader = new TarReader(new FileTarSource(file, size), limits);
+  const entries = await runUnpacker(dir, opts, reader, file.fd, label);
+  const digest = await hashing;
+  return verified({ digest, compressedSize: size, diffId: digest, size, entries, compression: 'none' }, opts, label);
+}
+
+async function applyStream(input: AsyncIterable<Buffer>, dir: string, opts: ApplyOptions): Promise<ApplyResult> {
   const limits = { ...DEFAULT_LAYER_LIMITS, ...opts.limits };
   const label = opts.label ?? 'layer';
   const { kind: compression, stream } = await peekCompression(input);
@@ -143,24 +179,26 @@ async function applyStream(input: AsyncIterable<Buffer>, dir: string, opts: Appl
   // An uncompressed layer's digest is its diff ID: hash it once.
   const tar = compression === 'none' ? raw : new Digester();
   const tarBytes = compression === 'none' ? counted(stream, raw, limits.maxBytes) : counted(decompress(counted(stream, raw), compression), tar, limits.maxBytes);
-  const byOffset = compression === 'none' && sourceFd !== undefined;
-  const { child, exit } = startUnpacker(dir, opts.style, byOffset ? sourceFd : undefined);
-  const sink = new RecordSink(child.stdin);
   const reader = new TarReader(tarBytes, limits);
+  const entries = await runUnpacker(dir, opts, reader, undefined, label);
+  return verified({ digest: raw.digest(), compressedSize: raw.size, diffId: tar.digest(), size: tar.size, entries, compression }, opts, label);
+}
+
+/** Feed every member of reader to berth-unpack; with sourceFd, file data goes by offset. */
+async function runUnpacker(dir: string, opts: ApplyOptions, reader: TarReader, sourceFd: number | undefined, label: string): Promise<number> {
+  const { child, exit } = startUnpacker(dir, opts.style, sourceFd);
+  const sink = new RecordSink(child.stdin);
   const planner = new RecordPlanner(opts);
   try {
     for (let e = await reader.next(); e; e = await reader.next()) {
       const rec = planner.plan(e);
       if (!rec) continue;
-      if (rec.op !== Op.File) {
-        await sink.push(encodeRecord(rec));
-      } else if (byOffset) {
+      if (rec.op === Op.File && sourceFd !== undefined) {
         await sink.push(encodeRecord({ ...rec, sourceOffset: reader.dataOffset }));
-        for await (const _ of reader.data()); // still read: every byte is hashed
-      } else {
-        await sink.push(encodeRecord(rec));
-        for await (const part of reader.data()) await sink.push(part);
+        continue;
       }
+      await sink.push(encodeRecord(rec));
+      if (rec.op === Op.File) for await (const part of reader.data()) await sink.push(part);
     }
     await reader.drain();
     await sink.push(encodeRecord({ op: Op.End, path: '' }));
@@ -175,7 +213,10 @@ async function applyStream(input: AsyncIterable<Buffer>, dir: string, opts: Appl
   }
   const failed = await exit;
   if (failed) throw invalidArgument(`${label}: ${failed}`);
-  const result: ApplyResult = { digest: raw.digest(), compressedSize: raw.size, diffId: tar.digest(), size: tar.size, entries: reader.entries, compression };
+  return reader.entries;
+}
+
+function verified(result: ApplyResult, opts: ApplyOptions, label: string): ApplyResult {
   if (opts.expectedDigest && result.digest !== opts.expectedDigest) {
     throw invalidArgument(`${label}: digest mismatch: expected ${opts.expectedDigest}, got ${result.digest}`);
   }

@@ -13,8 +13,18 @@ export interface TarLimits {
 
 export const DEFAULT_TAR_LIMITS: TarLimits = { maxEntries: 4_000_000, maxHeaderBytes: 1024 * 1024 };
 
+/** Where the reader's bytes come from. */
+export interface TarByteSource {
+  position: number;
+  read(n: number): Promise<Buffer>;
+  some(n: number): Promise<Buffer>;
+  drain(): Promise<void>;
+  /** Pass over n bytes of member data without reading them, when the source can seek. */
+  skip?(n: number): Promise<number>;
+}
+
 /** Pulls exact byte counts out of an async chunk source. */
-class ByteSource {
+class ByteSource implements TarByteSource {
   private chunks: Buffer[] = [];
   private available = 0;
   private done = false;
@@ -83,15 +93,15 @@ class ByteSource {
 const padding = (size: number): number => (BLOCK - (size % BLOCK)) % BLOCK;
 
 export class TarReader {
-  private readonly src: ByteSource;
+  private readonly src: TarByteSource;
   private readonly limits: TarLimits;
   private remaining = 0; // unread data bytes of the current entry
   private pad = 0;
   private count = 0;
   private ended = false;
 
-  constructor(source: AsyncIterable<Buffer>, limits: Partial<TarLimits> = {}) {
-    this.src = new ByteSource(source[Symbol.asyncIterator]());
+  constructor(source: AsyncIterable<Buffer> | TarByteSource, limits: Partial<TarLimits> = {}) {
+    this.src = Symbol.asyncIterator in source ? new ByteSource(source[Symbol.asyncIterator]()) : source;
     this.limits = { ...DEFAULT_TAR_LIMITS, ...limits };
   }
 
@@ -171,6 +181,10 @@ export class TarReader {
     let left = this.remaining + this.pad;
     this.remaining = 0;
     this.pad = 0;
+    if (this.src.skip && left > 0) {
+      if ((await this.src.skip(left)) < left) throw invalidArgument('truncated tar: stream ends inside an entry');
+      return;
+    }
     while (left > 0) {
       const part = await this.src.some(left);
       if (part.length === 0) throw invalidArgument('truncated tar: stream ends inside an entry');

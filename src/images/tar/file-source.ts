@@ -1,0 +1,43 @@
+// Reading a tar that is a file: headers by positional reads, member data skipped (it is
+// copied by the kernel elsewhere), so a tar's headers are parsed without reading its data.
+import type { FileHandle } from 'node:fs/promises';
+import type { TarByteSource } from './reader.js';
+
+export class FileTarSource implements TarByteSource {
+  position = 0;
+  private buf = Buffer.alloc(0);
+  private bufStart = 0;
+
+  constructor(private readonly file: FileHandle, private readonly size: number) {}
+
+  private async fill(at: number, n: number): Promise<void> {
+    if (at >= this.bufStart && at + n <= this.bufStart + this.buf.length) return;
+    const want = Math.max(n, 64 * 1024);
+    const b = Buffer.allocUnsafe(Math.min(want, Math.max(0, this.size - at)));
+    const { bytesRead } = await this.file.read(b, 0, b.length, at);
+    this.buf = b.subarray(0, bytesRead);
+    this.bufStart = at;
+  }
+
+  async read(n: number): Promise<Buffer> {
+    await this.fill(this.position, n);
+    const off = this.position - this.bufStart;
+    const out = Buffer.from(this.buf.subarray(off, off + n));
+    this.position += out.length;
+    return out;
+  }
+
+  some(n: number): Promise<Buffer> {
+    return this.read(Math.min(n, 1024 * 1024));
+  }
+
+  async skip(n: number): Promise<number> {
+    const step = Math.min(n, this.size - this.position);
+    this.position += step;
+    return step;
+  }
+
+  async drain(): Promise<void> {
+    this.position = this.size;
+  }
+}
