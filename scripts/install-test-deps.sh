@@ -12,6 +12,7 @@ packages=(
   uidmap           # newuidmap/newgidmap for podman
   procps           # ps, used by tests that inspect processes
   musl-tools       # builds berth-shim against musl: faster start-up (falls back to glibc)
+  zstd             # zstd-compressed layers (Node 20 has no zstd in zlib)
   skopeo           # reads and writes docker-archive / OCI archives to check berth's save and load
 )
 
