@@ -32,11 +32,17 @@ export async function ensureHelloWorld(store: ImageStore): Promise<ImageRecord> 
   } catch (err) {
     if (!isBerthError(err, 'NotFound')) throw err;
   }
-  return createImage(store, {
-    layer: await storeLayer(store, once(helloLayer())),
-    config: { Cmd: ['/hello'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
-    history: { created_by: 'berth: built-in hello-world (build/native/hello)' },
-    created: CREATED,
-    refs: [HELLO_WORLD],
-  });
+  return store.withLease(async (lease) =>
+    createImage(
+      store,
+      {
+        layer: await storeLayer(store, once(helloLayer()), lease),
+        config: { Cmd: ['/hello'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
+        history: { created_by: 'berth: built-in hello-world (build/native/hello)' },
+        created: CREATED,
+        refs: [HELLO_WORLD],
+      },
+      lease,
+    ),
+  );
 }

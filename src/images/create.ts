@@ -16,9 +16,10 @@ export interface NewLayer {
 const LAYER_TYPES = { none: MediaTypes.ociLayer, gzip: MediaTypes.ociLayerGzip, zstd: MediaTypes.ociLayerZstd } as const;
 
 /** Store a layer stream (tar, gzip or zstd) as a blob and learn its diff ID. */
-export async function storeLayer(store: ImageStore, source: AsyncIterable<Buffer>): Promise<NewLayer> {
+export async function storeLayer(store: ImageStore, source: AsyncIterable<Buffer>, lease?: string): Promise<NewLayer> {
   const { kind, stream } = await peekCompression(source);
-  const { digest, size } = await store.content.ingestStream(`layer-${randomBytes(8).toString('hex')}`, Readable.from(stream));
+  const ref = `layer-${randomBytes(8).toString('hex')}`;
+  const { digest, size } = await store.content.ingestStream(ref, Readable.from(stream), undefined, lease ? { lease } : {});
   let diffId = digest;
   if (kind !== 'none') {
     const d = new Digester();
@@ -53,10 +54,12 @@ function buildConfig(img: NewImage, created: string): ImageConfig {
   return config;
 }
 
-export async function createImage(store: ImageStore, img: NewImage): Promise<ImageRecord> {
+/** Write config and manifest, then add the image. Pass the lease its layer was stored under. */
+export async function createImage(store: ImageStore, img: NewImage, lease?: string): Promise<ImageRecord> {
   const created = img.created ?? new Date().toISOString();
   const configBytes = Buffer.from(JSON.stringify(buildConfig(img, created)));
-  const configDigest = await store.content.writeBlob(configBytes);
+  const leased = lease ? { lease } : {};
+  const configDigest = await store.content.writeBlob(configBytes, undefined, undefined, leased);
   const layers = [...(img.baseLayers ?? []), ...(img.layer ? [img.layer.descriptor] : [])];
   const manifest = {
     schemaVersion: 2,
@@ -65,7 +68,7 @@ export async function createImage(store: ImageStore, img: NewImage): Promise<Ima
     layers,
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
-  const manifestDigest = await store.content.writeBlob(manifestBytes);
+  const manifestDigest = await store.content.writeBlob(manifestBytes, undefined, undefined, leased);
   const desc: Descriptor = { mediaType: MediaTypes.ociManifest, digest: manifestDigest, size: manifestBytes.length };
   return store.addImage(desc, { refs: img.refs ?? [] });
 }

@@ -11,7 +11,7 @@ import { writableDir } from '../snapshots/snapshotter.js';
 import { createImage, storeLayer } from './create.js';
 import { applyChanges } from './changes.js';
 import { diffLayer, type DiffSource } from './layer/diff.js';
-import type { ImageRecord, ImageStore } from './store.js';
+import { normalizedTag, type ImageRecord, type ImageStore } from './store.js';
 
 export interface ImportOptions {
   ref?: string;
@@ -20,14 +20,15 @@ export interface ImportOptions {
 }
 
 export async function importImage(store: ImageStore, tarball: AsyncIterable<Buffer>, opts: ImportOptions = {}): Promise<ImageRecord> {
-  const changes = opts.changes ?? [];
-  const layer = await storeLayer(store, tarball);
-  return createImage(store, {
-    layer,
-    config: applyChanges(undefined, changes),
-    history: { created_by: 'berth import', ...(opts.message ? { comment: opts.message } : {}) },
-    refs: opts.ref ? [opts.ref] : [],
-  });
+  const config = applyChanges(undefined, opts.changes ?? []);
+  const refs = opts.ref ? [normalizedTag(opts.ref)] : []; // a bad reference fails before any work
+  return store.withLease(async (lease) =>
+    createImage(
+      store,
+      { layer: await storeLayer(store, tarball, lease), config, history: { created_by: 'berth import', ...(opts.message ? { comment: opts.message } : {}) }, refs },
+      lease,
+    ),
+  );
 }
 
 export interface CommitOptions extends ImportOptions {
@@ -54,16 +55,24 @@ async function snapshotDiff(store: ImageStore, key: string, use: (src: DiffSourc
 export async function commitSnapshot(store: ImageStore, key: string, image: ImageRecord | undefined, opts: CommitOptions = {}): Promise<ImageRecord> {
   const base = image ? await store.configOf(image) : undefined;
   const baseLayers = image ? (await store.manifestOf(image)).layers : [];
-  return snapshotDiff(store, key, async (src) =>
-    createImage(store, {
-      ...(base ? { base } : {}),
-      baseLayers,
-      layer: await storeLayer(store, diffLayer(src)),
-      config: applyChanges(opts.config ?? base?.config, opts.changes ?? []),
-      history: { created_by: 'berth commit', ...(opts.message ? { comment: opts.message } : {}) },
-      ...(opts.author !== undefined ? { author: opts.author } : {}),
-      refs: opts.ref ? [opts.ref] : [],
-    }),
+  const config = applyChanges(opts.config ?? base?.config, opts.changes ?? []);
+  const refs = opts.ref ? [normalizedTag(opts.ref)] : [];
+  return store.withLease((lease) =>
+    snapshotDiff(store, key, async (src) =>
+      createImage(
+        store,
+        {
+          ...(base ? { base } : {}),
+          baseLayers,
+          layer: await storeLayer(store, diffLayer(src), lease),
+          config,
+          history: { created_by: 'berth commit', ...(opts.message ? { comment: opts.message } : {}) },
+          ...(opts.author !== undefined ? { author: opts.author } : {}),
+          refs,
+        },
+        lease,
+      ),
+    ),
   );
 }
 

@@ -1,6 +1,8 @@
 // Docker's shapes for images: the summary of `GET /images/json` (with its filters), the
 // inspect document, and history.
-import type { HistoryEntry, ImageConfig } from '../oci/image-spec.js';
+import { chainIds, type HistoryEntry, type ImageConfig } from '../oci/image-spec.js';
+import type { Digest } from '../util/digest.js';
+import { LAYER_SIZE_LABEL } from './unpack.js';
 import { invalidArgument } from '../util/errors.js';
 import { familiarString, parseReference } from './reference.js';
 import type { ImageRecord, ImageStore } from './store.js';
@@ -138,4 +140,34 @@ export async function imageHistory(store: ImageStore, nameOrId: string): Promise
   const top = items[items.length - 1];
   if (top) Object.assign(top, { Id: img.id, Tags: img.repoTags.length ? img.repoTags.map(familiar) : null });
   return items.reverse();
+}
+
+export interface ImageDiskUsage {
+  /** Bytes of all layers on disk, each shared layer counted once. */
+  LayersSize: number;
+  Images: ImageSummary[];
+}
+
+/**
+ * The image half of `docker system df`: per image its Size, SharedSize (bytes of layers it
+ * shares with other images) and Containers (from containersOf, when the daemon knows).
+ */
+export async function imageDiskUsage(store: ImageStore, containersOf: (id: string) => number = () => 0): Promise<ImageDiskUsage> {
+  const images = await listImages(store);
+  const chainsOf = new Map<string, string[]>();
+  const users = new Map<string, number>();
+  const sizes = new Map<string, number>();
+  for (const img of images) {
+    const chains = chainIds((await store.configOf({ manifest: (await store.resolve(img.Id)).manifest })).rootfs.diff_ids as Digest[]);
+    chainsOf.set(img.Id, chains);
+    for (const c of chains) {
+      users.set(c, (users.get(c) ?? 0) + 1);
+      if (!sizes.has(c)) sizes.set(c, Number((await store.snapshots.stat(c).catch(() => undefined))?.labels[LAYER_SIZE_LABEL] ?? 0));
+    }
+  }
+  for (const img of images) {
+    img.SharedSize = chainsOf.get(img.Id)!.reduce((n, c) => n + ((users.get(c) ?? 0) > 1 ? sizes.get(c)! : 0), 0);
+    img.Containers = containersOf(img.Id);
+  }
+  return { LayersSize: [...sizes.values()].reduce((a, b) => a + b, 0), Images: images };
 }

@@ -6,7 +6,9 @@ import { ContentStore, GC_REF_CONTENT_PREFIX } from '../content/store.js';
 import {
   MAX_MANIFEST_SIZE,
   chainIds,
+  isConfigType,
   isIndexType,
+  layerCompression,
   parseImageConfig,
   parseManifest,
   type Descriptor,
@@ -18,6 +20,8 @@ import { OverlaySnapshotter, overlaySupported } from '../snapshots/overlay.js';
 import type { Mount, Snapshotter } from '../snapshots/snapshotter.js';
 import type { Digest } from '../util/digest.js';
 import { conflict, invalidArgument, isBerthError, notFound } from '../util/errors.js';
+import { RwLock } from '../util/rwlock.js';
+import { randomBytes } from 'node:crypto';
 import { ImageIndex, type IndexFile } from './records.js';
 import { isFullId, looksLikeIdPrefix, parseReference, withDefaultTag } from './reference.js';
 import { unpackImage } from './unpack.js';
@@ -49,6 +53,8 @@ export class ImageStore {
   readonly content: ContentStore;
   readonly snapshots: Snapshotter;
   readonly index: ImageIndex;
+  /** Unpack-and-record (shared) against garbage collection (exclusive): gc never sees an image half added. */
+  private readonly gcLock = new RwLock();
 
   private constructor(root: string, content: ContentStore, snapshots: Snapshotter) {
     this.root = root;
@@ -109,8 +115,31 @@ export class ImageStore {
    * Make the manifest (already in content with its config and layers) an image: verify,
    * unpack, record, tag. Returns the record. Idempotent for an image berth already has.
    */
-  async addImage(manifestDesc: Descriptor, opts: { refs?: string[]; index?: Descriptor } = {}): Promise<ImageRecord> {
+  addImage(manifestDesc: Descriptor, opts: { refs?: string[]; index?: Descriptor } = {}): Promise<ImageRecord> {
+    return this.gcLock.read(() => this.addImageLocked(manifestDesc, opts));
+  }
+
+  /** Run fn with a content lease, so gc keeps what fn writes until it is recorded as an image. */
+  async withLease<T>(fn: (lease: string) => Promise<T>): Promise<T> {
+    const id = `write-${Date.now()}-${randomBytes(6).toString('hex')}`;
+    await this.content.createLease(id, { expiresAt: new Date(Date.now() + 24 * 3600_000) });
+    try {
+      return await fn(id);
+    } finally {
+      await this.content.deleteLease(id);
+    }
+  }
+
+  private async addImageLocked(manifestDesc: Descriptor, opts: { refs?: string[]; index?: Descriptor }): Promise<ImageRecord> {
     const manifest = await this.manifestOf({ manifest: manifestDesc });
+    if (!isConfigType(manifest.config.mediaType)) throw invalidArgument(`manifest ${manifestDesc.digest}: config has an unknown media type "${manifest.config.mediaType}"`);
+    manifest.layers.forEach((l, i) => {
+      try {
+        layerCompression(l.mediaType);
+      } catch (err) {
+        throw invalidArgument(`manifest ${manifestDesc.digest}: layer ${i + 1}: ${(err as Error).message}`, err);
+      }
+    });
     const config = parseImageConfig(await this.content.readBlob(manifest.config.digest, MAX_CONFIG_SIZE));
     const diffIds = config.rootfs.diff_ids as Digest[];
     if (diffIds.length !== manifest.layers.length) {
@@ -187,7 +216,11 @@ export class ImageStore {
   }
 
   /** Remove snapshots and blobs that no image (and no container snapshot) needs. */
-  async collectGarbage(): Promise<{ snapshots: string[]; blobs: Digest[]; bytes: number }> {
+  collectGarbage(): Promise<{ snapshots: string[]; blobs: Digest[]; bytes: number }> {
+    return this.gcLock.write(() => this.collectGarbageLocked());
+  }
+
+  private async collectGarbageLocked(): Promise<{ snapshots: string[]; blobs: Digest[]; bytes: number }> {
     const images = this.list();
     const needed = new Set<string>();
     for (const img of images) for (const c of chainIds((await this.configOf(img)).rootfs.diff_ids as Digest[])) needed.add(c);

@@ -11,7 +11,7 @@ import { ImageStore } from '../../src/images/store.js';
 import { ensureHelloWorld, HELLO_WORLD } from '../../src/images/builtin.js';
 import { createImage, storeLayer } from '../../src/images/create.js';
 import { commitSnapshot, exportSnapshot, importImage } from '../../src/images/import.js';
-import { imageHistory, inspectImage, listImages } from '../../src/images/list.js';
+import { imageDiskUsage, imageHistory, inspectImage, listImages } from '../../src/images/list.js';
 import { pruneImages, removeImage } from '../../src/images/remove.js';
 import { TarReader } from '../../src/images/tar/reader.js';
 import { tarBuffer, type WriteEntry } from '../../src/images/tar/writer.js';
@@ -175,6 +175,19 @@ for (const driver of ['overlay', 'native'] as const) {
       assert.deepEqual(pruned.ImagesDeleted, [{ Deleted: img.id }]);
       assert.equal(await store.content.has(layer), false);
       assert.ok((await store.resolve('union')).id, 'tagged images stay');
+    });
+
+    it('reports disk usage with shared layers counted once', async () => {
+      const du = await imageDiskUsage(store);
+      const by = (tag: string) => du.Images.find((i) => i.RepoTags.includes(tag))!;
+      const [base, union, committed, hello] = ['union-base:latest', 'union:latest', 'committed:1', HELLO_WORLD].map(by);
+      // union-base ⊂ union ⊂ committed:1 (layer by layer); hello-world shares nothing.
+      assert.equal(base!.SharedSize, base!.Size, JSON.stringify(du));
+      assert.equal(union!.SharedSize, union!.Size);
+      assert.equal(committed!.SharedSize, union!.Size);
+      assert.ok(committed!.Size > union!.Size && union!.Size > base!.Size);
+      assert.equal(hello!.SharedSize, 0);
+      assert.equal(du.LayersSize, hello!.Size + committed!.Size);
     });
 
     it('finds nothing wrong in a healthy store, and reports a corrupt layer blob without changing it', async () => {
