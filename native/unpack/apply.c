@@ -136,7 +136,11 @@ static int do_hardlink(struct applier *a, int parent_fd, const char *base, const
   if (!tdir) return berr_sys(err, "allocating");
   int tfd = tree_open_in_root(&a->tree, tdir, O_PATH | O_DIRECTORY, err);
   free(tdir);
-  if (tfd < 0) return berr_msg(err, "%s: hard link target %s: %s", r->path, r->link, err->msg);
+  if (tfd < 0) {
+    char why[sizeof err->msg];
+    snprintf(why, sizeof why, "%s", err->msg); /* berr_msg formats into err->msg */
+    return berr_msg(err, "%s: hard link target %s: %s", r->path, r->link, why);
+  }
   int rc = linkat(tfd, slash ? slash + 1 : r->link, parent_fd, base, 0);
   close(tfd);
   if (rc < 0) return berr_sys(err, "%s: hard link to %s", r->path, r->link);

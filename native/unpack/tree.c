@@ -50,6 +50,8 @@ static int make_parents(struct tree *t, char *dir, struct berr *err) {
       if (up < 0) return -1;
       int rc = mkdirat(up, name, 0755);
       close(up);
+      if (rc < 0 && errno == EEXIST)
+        return berr_msg(err, "creating parent directory %s: it exists but is not a directory inside the root (a dangling or outward symlink?)", dir);
       if (rc < 0) return berr_sys(err, "creating parent directory %s", dir);
       fd = tree_open_in_root(t, dir, O_PATH | O_DIRECTORY, err);
     }

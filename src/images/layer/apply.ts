@@ -77,16 +77,16 @@ class RecordPlanner {
       case 'dir':
         return { ...base, op: Op.Dir };
       case 'symlink':
-        if (e.linkname === '') throw invalidArgument(`layer entry ${path}: symlink with an empty target`);
+        if (e.linkname === '') throw invalidArgument(`entry ${path}: symlink with an empty target`);
         return { ...base, op: Op.Symlink, link: e.linkname };
       case 'hardlink': {
         const target = cleanName(e.linkname, 'hard link target');
-        if (target === '') throw invalidArgument(`layer entry ${path}: hard link to the root`);
+        if (target === '') throw invalidArgument(`entry ${path}: hard link to the root`);
         return { ...base, op: Op.Hardlink, link: target };
       }
       case 'char':
       case 'block':
-        if (this.opts.allowDevices === false) throw invalidArgument(`layer entry ${path}: device nodes are not allowed here`);
+        if (this.opts.allowDevices === false) throw invalidArgument(`entry ${path}: device nodes are not allowed here`);
         return { ...base, op: e.type === 'char' ? Op.Char : Op.Block, devmajor: e.devmajor, devminor: e.devminor };
       case 'fifo':
         return { ...base, op: Op.Fifo };

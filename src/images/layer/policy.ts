@@ -29,19 +29,19 @@ export const DEFAULT_LAYER_LIMITS: LayerLimits = {
  * root itself. A name that climbs out of the root ("../x", "a/../../x") is refused.
  */
 export function cleanName(name: string, what = 'entry'): string {
-  if (name.includes('\0')) throw invalidArgument(`layer ${what} name contains NUL`);
+  if (name.includes('\0')) throw invalidArgument(`${what} name contains NUL`);
   const parts: string[] = [];
   for (const part of name.split('/')) {
     if (part === '' || part === '.') continue;
     if (part === '..') {
-      if (parts.length === 0) throw invalidArgument(`layer ${what} "${name.slice(0, 200)}" points outside the root`);
+      if (parts.length === 0) throw invalidArgument(`${what} "${name.slice(0, 200)}" points outside the root`);
       parts.pop();
       continue;
     }
     parts.push(part);
   }
   const clean = parts.join('/');
-  if (Buffer.byteLength(clean) >= PATH_MAX) throw invalidArgument(`layer ${what} name longer than ${PATH_MAX} bytes`);
+  if (Buffer.byteLength(clean) >= PATH_MAX) throw invalidArgument(`${what} name longer than ${PATH_MAX} bytes`);
   return clean;
 }
 
@@ -60,7 +60,7 @@ export function classifyWhiteout(path: string): Whiteout {
   if (base === OPAQUE_MARKER) return { kind: 'opaque', dir: parent };
   if (base.startsWith(AUFS_META_PREFIX)) return { kind: 'skip' };
   const target = base.slice(WHITEOUT_PREFIX.length);
-  if (target === '' || target === '.' || target === '..') throw invalidArgument(`layer has an invalid whiteout name "${path}"`);
+  if (target === '' || target === '.' || target === '..') throw invalidArgument(`invalid whiteout name "${path}"`);
   return { kind: 'whiteout', path: parent ? `${parent}/${target}` : target };
 }
 
