@@ -7,7 +7,8 @@
  * The record stream comes from berth's TypeScript layer applier, which has already
  * parsed and policed the tar (names, whiteouts, limits). Every path is resolved with
  * openat2(RESOLVE_IN_ROOT), so even a hostile stream cannot touch anything outside
- * <dir>. Exit 0 after UOP_END; on failure one line on stderr and exit 1. */
+ * <dir>. Exit 0 after UOP_END; on failure one line on stderr and exit 1 (3: no space left). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "scan.h"
 
 #define MAX_PATH_BYTES 4096
+#define EXIT_NO_SPACE 3
 #define MAX_XATTR_BYTES (1024 * 1024)
 
 static uint32_t le32(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -96,7 +98,8 @@ int main(int argc, char **argv) {
   }
   if (rc < 0) {
     fprintf(stderr, "berth-unpack: %s\n", err.msg);
-    return 1;
+    /* A full disk is the host's condition, not the layer's fault: callers report it differently. */
+    return err.errnum == ENOSPC || err.errnum == EDQUOT ? EXIT_NO_SPACE : 1;
   }
   return 0;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { errnoCode, internal, notFound } from '../util/errors.js';
 import { isDigest, parseDigest, type Digest } from '../util/digest.js';
-import { fsError } from './fs-errors.js';
+import { fsError } from '../util/fs-errors.js';
 import { ALGORITHMS, type Layout } from './layout.js';
 
 export interface BlobFile {

@@ -7,7 +7,7 @@ import { dataPath, readIngest } from './ingest.js';
 import { gcRefs, scanMeta } from './labels.js';
 import { ALGORITHMS, ingestKey, type Layout } from './layout.js';
 import { isExpired, readLeases } from './leases.js';
-import { lockHolder } from './lockfile.js';
+import { lockHolder, parseSideFile, pidAlive } from './lockfile.js';
 import type { Problem, ProblemSeverity } from './types.js';
 
 export interface VerifyResult {
@@ -133,7 +133,11 @@ async function checkLeases(layout: Layout, report: Report): Promise<void> {
 async function checkLocks(layout: Layout, report: Report): Promise<void> {
   for (const name of await readdirOrEmpty(layout.locks)) {
     const path = join(layout.locks, name);
-    if (!name.endsWith('.lock')) report.add('info', path, 'leftover lock temporary file');
+    const side = parseSideFile(name);
+    if (side) {
+      // A live process's side file is a stale lock being broken right now.
+      if (!pidAlive(side.pid)) report.add('info', path, 'leftover lock temporary file (its process is gone); cleanIngests removes it');
+    } else if (!name.endsWith('.lock') && !name.endsWith('.lock.break')) report.add('info', path, 'leftover lock temporary file');
     else if ((await lstatOrUndefined(path)) && !(await lockHolder(path))) report.add('info', path, 'stale lock (its process is gone); the next taker breaks it');
   }
 }

@@ -6,7 +6,7 @@ import { fsyncDir } from '../util/atomic.js';
 import { errnoCode, internal } from '../util/errors.js';
 import type { Digest } from '../util/digest.js';
 import { listBlobs, lstatOrUndefined } from './blob-files.js';
-import { fsError } from './fs-errors.js';
+import { fsError } from '../util/fs-errors.js';
 import { GC_ROOT_LABEL, gcRefs, scanMeta } from './labels.js';
 import type { Layout } from './layout.js';
 import { isExpired, readLeases } from './leases.js';

@@ -1,10 +1,11 @@
 // Ingests seen from outside a writer: listing, aborting, cleaning up leftovers.
 import { conflict, notFound } from '../util/errors.js';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lstatOrUndefined, readdirOrEmpty } from './blob-files.js';
 import { readIngest, removeIngest } from './ingest.js';
 import { checkRef, type Layout } from './layout.js';
-import { acquireLock, FileLock, lockHolder, tryAcquire } from './lockfile.js';
+import { acquireLock, deadLockLeftovers, FileLock, lockHolder, tryAcquire } from './lockfile.js';
 import type { IngestStatus } from './types.js';
 
 const KEY_RE = /^[a-f0-9]{64}$/;
@@ -64,8 +65,9 @@ export async function cleanIngests(layout: Layout, olderThanMs: number): Promise
   return removed;
 }
 
-/** Lock files left by killed writers of refs that no longer have an ingest. */
+/** Lock files left by killed writers of refs that no longer have an ingest, and side files of killed lock breakers. */
 async function dropStaleLocks(layout: Layout): Promise<void> {
+  for (const path of deadLockLeftovers(layout.locks)) await unlink(path).catch(() => undefined);
   for (const name of await readdirOrEmpty(layout.locks)) {
     const key = /^ingest-([a-f0-9]{64})\.lock$/.exec(name)?.[1];
     if (!key || (await lstatOrUndefined(join(layout.ingest, key)))) continue;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createHash, type Hash } from 'node:crypto';
 import { errnoCode } from '../util/errors.js';
 import { isDigest, type Digest, type DigestAlgorithm } from '../util/digest.js';
-import { fsError } from './fs-errors.js';
+import { fsError } from '../util/fs-errors.js';
 
 export interface IngestExpected {
   digest?: Digest;

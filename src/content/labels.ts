@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { errnoCode, invalidArgument } from '../util/errors.js';
 import { isDigest, type Digest } from '../util/digest.js';
 import { readdirOrEmpty } from './blob-files.js';
-import { fsError } from './fs-errors.js';
+import { fsError } from '../util/fs-errors.js';
 import { ALGORITHMS, type Layout } from './layout.js';
 import type { Labels } from './types.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { errnoCode, internal } from '../util/errors.js';
 import { isDigest, type Digest } from '../util/digest.js';
-import { fsError } from './fs-errors.js';
+import { fsError } from '../util/fs-errors.js';
 import { checkLabels } from './labels.js';
 import type { Lease } from './types.js';
 

@@ -3,7 +3,7 @@ import { chmod, open, type FileHandle } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
 import { conflict, unavailable } from '../util/errors.js';
 import { parseDigest, type DigestAlgorithm } from '../util/digest.js';
-import { fsError, isNoSpace } from './fs-errors.js';
+import { fsError, isNoSpace } from '../util/fs-errors.js';
 import { createIngest, dataPath, hashFile, readIngest, removeIngest, writeExpected, type IngestExpected, type IngestState } from './ingest.js';
 import { checkRef, checkSize, type Layout } from './layout.js';
 import { acquireLock, type FileLock } from './lockfile.js';

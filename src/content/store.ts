@@ -19,13 +19,13 @@ import { conflict, errnoCode, internal, invalidArgument, notFound } from '../uti
 import { digestOf, parseDigest, type Digest } from '../util/digest.js';
 import { listBlobs, lstatOrUndefined, openBlob } from './blob-files.js';
 import { checkStore, verifyBlob, type VerifyResult } from './check.js';
-import { fsError } from './fs-errors.js';
+import { fsError } from '../util/fs-errors.js';
 import { collectGarbage } from './gc.js';
 import { abortIngest, cleanIngests, listIngests } from './ingest-admin.js';
 import { checkLabels, readLabels, writeLabels } from './labels.js';
 import { checkLeaseId, checkSize, Layout } from './layout.js';
 import { readLease, readLeases, writeLease } from './leases.js';
-import { acquireLock, inProcessQueue } from './lockfile.js';
+import { withLock } from './lockfile.js';
 import { checkExpected, openContentWriter, type OpenWriterOptions } from './open-writer.js';
 import type { BlobInfo, Expected, GcResult, IngestStatus, Labels, Lease, Problem } from './types.js';
 import type { ContentWriter } from './writer.js';
@@ -268,19 +268,12 @@ export class ContentStore {
   }
 
   private withStoreLock<T>(fn: () => Promise<T>): Promise<T> {
-    const path = this.layout.storeLock();
-    // Queue in-process callers so they hand over at once instead of polling the file lock.
-    return inProcessQueue(path, async () => {
-      const lock = await acquireLock(path, {
-        wait: true,
-        busy: (h) => conflict(`content store ${this.layout.root} is locked by pid ${h.pid}`),
-      });
-      try {
-        return await fn();
-      } finally {
-        await lock.release();
-      }
-    });
+    // In-process callers queue in memory and hand over at once instead of polling the file lock.
+    return withLock(
+      this.layout.storeLock(),
+      { wait: true, busy: (h) => conflict(`content store ${this.layout.root} is locked by pid ${h.pid}`) },
+      fn,
+    );
   }
 
   /** The commit's last step: name the verified file in blobs/, then its labels and lease. */

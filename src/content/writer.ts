@@ -4,7 +4,7 @@ import { chmod, utimes, type FileHandle } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
 import { conflict, invalidArgument, unavailable } from '../util/errors.js';
 import { parseDigest, type Digest, type DigestAlgorithm } from '../util/digest.js';
-import { fsError, isNoSpace } from './fs-errors.js';
+import { fsError, isNoSpace } from '../util/fs-errors.js';
 import { dataPath, hashFile, removeIngest, type IngestExpected, type IngestState } from './ingest.js';
 import type { FileLock } from './lockfile.js';
 import { checkLabels } from './labels.js';

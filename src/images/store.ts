@@ -66,6 +66,8 @@ export class ImageStore {
   static async open(opts: ImageStoreOptions): Promise<ImageStore> {
     const content = new ContentStore(join(opts.root, 'content'));
     await content.init();
+    // Ingests nobody holds for a day are leftovers of killed imports and loads (pulls resume sooner).
+    await content.cleanIngests(24 * 3600_000);
     const driver = opts.snapshotter ?? ((await overlaySupported(join(opts.root, 'snapshots'))) === true ? 'overlay' : 'native');
     const dir = join(opts.root, 'snapshots', driver);
     const snapshots = driver === 'overlay' ? await OverlaySnapshotter.open(dir) : await NativeSnapshotter.open(dir);
@@ -123,11 +125,16 @@ export class ImageStore {
   async withLease<T>(fn: (lease: string) => Promise<T>): Promise<T> {
     const id = `write-${Date.now()}-${randomBytes(6).toString('hex')}`;
     await this.content.createLease(id, { expiresAt: new Date(Date.now() + 24 * 3600_000) });
+    let result: T;
     try {
-      return await fn(id);
-    } finally {
-      await this.content.deleteLease(id);
+      result = await fn(id);
+    } catch (err) {
+      // The first failure is the one to report; a lease left behind expires and gc ignores it then.
+      await this.content.deleteLease(id).catch(() => undefined);
+      throw err;
     }
+    await this.content.deleteLease(id);
+    return result;
   }
 
   private async addImageLocked(manifestDesc: Descriptor, opts: { refs?: string[]; index?: Descriptor }): Promise<ImageRecord> {
@@ -146,7 +153,11 @@ export class ImageStore {
       throw invalidArgument(`image ${manifest.config.digest}: ${manifest.layers.length} layers but ${diffIds.length} diff IDs in its config`);
     }
     for (const [i, layer] of manifest.layers.entries()) {
-      if (!(await this.content.has(layer.digest))) throw notFound(`image ${manifest.config.digest}: layer ${i + 1} (${layer.digest}) is missing`);
+      const info = await this.content.info(layer.digest);
+      if (!info) throw notFound(`image ${manifest.config.digest}: layer ${i + 1} (${layer.digest}) is missing`);
+      if (info.size !== layer.size) {
+        throw invalidArgument(`image ${manifest.config.digest}: layer ${i + 1} (${layer.digest}): size mismatch: the manifest says ${layer.size} bytes, the blob has ${info.size}`);
+      }
     }
     const refs = (opts.refs ?? []).map((r) => normalizedTag(r));
     await this.protect(manifestDesc, manifest, opts.index);

@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { fsyncDir } from '../util/atomic.js';
 import { conflict, internal, invalidArgument, notFound, unavailable } from '../util/errors.js';
 import { StoreLock } from './lock.js';
+import { fsError, isNoSpace } from '../util/fs-errors.js';
 import { emptyMetadata, loadMetadata, saveMetadata, toInfo, validateKey, validateLabels } from './metadata.js';
 import type { Metadata, SnapshotRecord } from './metadata.js';
 import { unmount } from './mount.js';
@@ -126,7 +127,20 @@ export abstract class StoreSnapshotter implements Snapshotter {
         throw conflict(`cannot remove snapshot ${q(key)}: ${children.length} snapshot(s) depend on it (${children.slice(0, 3).map(q).join(', ')})`);
       }
       meta.snapshots.delete(key);
-      saveMetadata(this.metadataPath, meta);
+      try {
+        saveMetadata(this.metadataPath, meta);
+      } catch (err) {
+        if (!isNoSpace(err)) throw err;
+        // A full disk (often this very snapshot filled it, unpacking): free its space first,
+        // then record the removal. Only a crash in between leaves a record without its dir.
+        await rm(this.dirOf(rec.id), { recursive: true, force: true });
+        try {
+          saveMetadata(this.metadataPath, meta);
+        } catch (again) {
+          throw fsError(again, `removing snapshot ${q(key)}`);
+        }
+        return;
+      }
       // The record is gone for good; a directory that fails to go is an unreferenced
       // leftover, which check() reports and the next open removes.
       await rm(this.dirOf(rec.id), { recursive: true, force: true }).catch(() => undefined);

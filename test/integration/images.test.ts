@@ -228,12 +228,17 @@ for (const driver of ['overlay', 'native'] as const) {
         const store = await ImageStore.open({ root: ${JSON.stringify(root)}, snapshotter: ${JSON.stringify(driver)} });
         await importImage(store, createReadStream(${JSON.stringify(big)}), { ref: 'big:1' });
         process.stdout.write('done');`;
-      for (const delay of [60, 150, 300, 600]) {
+      const runChild = async (killAfterMs?: number): Promise<string> => {
         const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-        const timer = setTimeout(() => child.kill('SIGKILL'), delay);
+        let out = '';
+        child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+        const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
         await new Promise((r) => child.on('close', r));
         clearTimeout(timer);
-      }
+        return out;
+      };
+      for (const delay of [60, 150, 300, 600]) await runChild(delay);
+      assert.equal(await runChild(), 'done', 'an import that is not killed completes in the same child');
       const s = await ImageStore.open({ root, snapshotter: driver });
       try {
         const fatal = (await s.check()).filter((p) => !p.startsWith('leftover:'));

@@ -340,7 +340,9 @@ test('gc and commit: a blob committed while gc runs survives, labels never race 
   const lockFile = join(store.root, 'locks/store.lock');
   let gcDone = false;
   void gcRun.then(() => (gcDone = true));
-  while (!existsSync(lockFile) && !gcDone) await new Promise((r) => setImmediate(r));
+  // The lock is a symlink to its owner record (a dangling one), so lstat, not existsSync.
+  const locked = (): boolean => lstatSync(lockFile, { throwIfNoEntry: false }) !== undefined;
+  while (!locked() && !gcDone) await new Promise((r) => setImmediate(r));
   const [result, digest] = await Promise.all([gcRun, w.commit()]);
   assert.equal(result.removed.length, 60);
   assert.ok(!result.removed.includes(digest));

@@ -10,7 +10,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
-import { BerthError, invalidArgument, internal } from '../../util/errors.js';
+import { BerthError, invalidArgument, internal, unavailable } from '../../util/errors.js';
 import { Digester, type Digest } from '../../util/digest.js';
 import { packageRoot } from '../../util/package-root.js';
 import type { TarEntry } from '../tar/header.js';
@@ -21,6 +21,8 @@ import { allowedXattrs, classifyWhiteout, cleanName, DEFAULT_LAYER_LIMITS, type 
 import { encodeRecord, Op, RecordSink, type UnpackRecord } from './records.js';
 
 export const UNPACK_PATH = process.env.BERTH_UNPACK ?? join(packageRoot(), 'build/native/berth-unpack');
+/** berth-unpack's exit status for ENOSPC/EDQUOT (native/unpack/main.c). */
+const EXIT_NO_SPACE = 3;
 
 /** overlay: whiteouts become 0:0 char devices and opaque xattrs in an upper dir; native: real deletions. */
 export type WhiteoutStyle = 'overlay' | 'native';
@@ -114,11 +116,13 @@ function startUnpacker(dir: string, style: WhiteoutStyle, sourceFd?: number) {
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   child.stdin.on('error', () => undefined); // reported through the exit status below
-  const exit = new Promise<string | undefined>((resolve) => {
-    child.on('error', (err) => resolve(`cannot start ${UNPACK_PATH}: ${err.message}`));
-    child.on('close', (code, signal) =>
-      resolve(code === 0 ? undefined : stderr.trim().replace(/^berth-unpack: /, '') || `berth-unpack ${signal ?? `exit ${code}`}`),
-    );
+  const exit = new Promise<BerthError | undefined>((resolve) => {
+    child.on('error', (err) => resolve(internal(`cannot start ${UNPACK_PATH}: ${err.message}`)));
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve(undefined);
+      const why = stderr.trim().replace(/^berth-unpack: /, '') || `berth-unpack ${signal ?? `exit ${code}`}`;
+      resolve(code === EXIT_NO_SPACE ? unavailable(`no space left on device: ${why}`) : invalidArgument(why));
+    });
   });
   return { child, exit };
 }
@@ -151,7 +155,8 @@ const HASH_WORKER = `
 
 function hashFile(path: string): Promise<Digest> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(HASH_WORKER, { eval: true, workerData: path });
+    // execArgv: [] — the eval'd worker is CommonJS whatever flags (--input-type=module) this process has.
+    const w = new Worker(HASH_WORKER, { eval: true, workerData: path, execArgv: [] });
     w.once('message', (m: { digest?: Digest; error?: string }) => (m.digest ? resolve(m.digest) : reject(internal(`hashing ${path}: ${m.error}`))));
     w.once('error', reject);
   });
@@ -208,11 +213,11 @@ async function runUnpacker(dir: string, opts: ApplyOptions, reader: TarReader, s
     child.kill('SIGKILL');
     const childErr = await exit;
     // A write error on the pipe means the unpacker failed first: its message is the real one.
-    if (childErr && !(err instanceof BerthError)) throw invalidArgument(`${label}: ${childErr}`);
-    throw err instanceof BerthError ? new BerthError(err.code, `${label}: ${err.message}`, { cause: err }) : internal(`${label}: ${String(err)}`, err);
+    const first = childErr && !(err instanceof BerthError) ? childErr : err;
+    throw first instanceof BerthError ? new BerthError(first.code, `${label}: ${first.message}`, { cause: err }) : internal(`${label}: ${String(err)}`, err);
   }
   const failed = await exit;
-  if (failed) throw invalidArgument(`${label}: ${failed}`);
+  if (failed) throw new BerthError(failed.code, `${label}: ${failed.message}`, { cause: failed });
   return reader.entries;
 }
 

@@ -28,7 +28,15 @@ export const DEFAULT_LAYER_LIMITS: LayerLimits = {
  * (absolute names are taken as relative to the root, like Docker). Returns "" for the
  * root itself. A name that climbs out of the root ("../x", "a/../../x") is refused.
  */
+const SIMPLE_NAME = /^(?:\.\/)?(?:[^/.\0]|\.[^/.\0])[^\0]*$/;
+const NEEDS_CLEANING = /\/\/|\/\.\.?(?:\/|$)/;
+
 export function cleanName(name: string, what = 'entry'): string {
+  // Most names are plain "a/b/c" or "./a/b/": skip the general path when nothing can be off.
+  if (SIMPLE_NAME.test(name) && !NEEDS_CLEANING.test(name) && Buffer.byteLength(name) < PATH_MAX) {
+    const start = name.startsWith('./') ? 2 : 0;
+    return name.endsWith('/') ? name.slice(start, -1) : start ? name.slice(start) : name;
+  }
   if (name.includes('\0')) throw invalidArgument(`${what} name contains NUL`);
   const parts: string[] = [];
   for (const part of name.split('/')) {

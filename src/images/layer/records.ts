@@ -49,6 +49,14 @@ function encodeXattrs(x: Map<string, Buffer> | undefined): Buffer {
   return Buffer.concat(parts);
 }
 
+/** A safe integer as 64-bit little-endian two's complement, without BigInt. */
+function writeInt64(buf: Buffer, off: number, v: number): void {
+  const lo = v % 0x1_0000_0000;
+  const hi = Math.floor(v / 0x1_0000_0000);
+  buf.writeUInt32LE(lo < 0 ? lo + 0x1_0000_0000 : lo, off);
+  buf.writeInt32LE(hi, off + 4);
+}
+
 export function encodeRecord(r: UnpackRecord): Buffer {
   const path = Buffer.from(r.path);
   const link = r.link === undefined ? Buffer.alloc(0) : typeof r.link === 'string' ? Buffer.from(r.link) : r.link;
@@ -60,21 +68,21 @@ export function encodeRecord(r: UnpackRecord): Buffer {
   buf.writeUInt32LE(r.mode ?? 0, 4);
   buf.writeUInt32LE(r.uid ?? 0, 8);
   buf.writeUInt32LE(r.gid ?? 0, 12);
-  buf.writeBigInt64LE(BigInt(r.mtimeSec ?? 0), 16);
+  writeInt64(buf, 16, r.mtimeSec ?? 0);
   buf.writeUInt32LE(r.mtimeNsec ?? 0, 24);
   buf.writeUInt32LE(path.length, 28);
   if (r.op === Op.Char || r.op === Op.Block) {
     buf.writeUInt32LE(r.devminor ?? 0, 32);
     buf.writeUInt32LE(r.devmajor ?? 0, 36);
   } else {
-    buf.writeBigUInt64LE(BigInt(r.size ?? 0), 32);
+    writeInt64(buf, 32, r.size ?? 0);
   }
   buf.writeUInt32LE(link.length, 40);
   buf.writeUInt32LE(xattrs.length, 44);
   path.copy(buf, HDR);
   link.copy(buf, HDR + path.length);
   xattrs.copy(buf, HDR + path.length + link.length);
-  if (tail) buf.writeBigUInt64LE(BigInt(r.sourceOffset!), buf.length - 8);
+  if (tail) writeInt64(buf, buf.length - 8, r.sourceOffset!);
   return buf;
 }
 

@@ -12,7 +12,7 @@ export class FileTarSource implements TarByteSource {
 
   private async fill(at: number, n: number): Promise<void> {
     if (at >= this.bufStart && at + n <= this.bufStart + this.buf.length) return;
-    const want = Math.max(n, 64 * 1024);
+    const want = Math.max(n, 1024 * 1024);
     const b = Buffer.allocUnsafe(Math.min(want, Math.max(0, this.size - at)));
     const { bytesRead } = await this.file.read(b, 0, b.length, at);
     this.buf = b.subarray(0, bytesRead);
@@ -22,7 +22,8 @@ export class FileTarSource implements TarByteSource {
   async read(n: number): Promise<Buffer> {
     await this.fill(this.position, n);
     const off = this.position - this.bufStart;
-    const out = Buffer.from(this.buf.subarray(off, off + n));
+    // A view, not a copy: a refill replaces the buffer instead of writing into it.
+    const out = this.buf.subarray(off, off + n);
     this.position += out.length;
     return out;
   }

@@ -71,10 +71,21 @@ function readNumber(buf: Buffer, off: number, len: number, field: string): numbe
     if (!Number.isSafeInteger(v)) throw invalidArgument(`tar header: ${field} too large`);
     return v;
   }
-  const text = buf.toString('latin1', off, off + len).replace(/[\0 ]+$/, '').replace(/^[ \0]+/, '');
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) throw invalidArgument(`tar header: ${field} is not an octal number: "${text.slice(0, 24)}"`);
-  const v = parseInt(text, 8);
+  // Octal digits, optionally padded with spaces and NULs on either side (every tar writer differs).
+  let i = off;
+  const end = off + len;
+  while (i < end && (buf[i] === 0x20 || buf[i] === 0)) i++;
+  let v = 0;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (c < 0x30 || c > 0x37) break;
+    v = v * 8 + (c - 0x30);
+  }
+  for (; i < end; i++) {
+    if (buf[i] !== 0x20 && buf[i] !== 0) {
+      throw invalidArgument(`tar header: ${field} is not an octal number: "${buf.toString('latin1', off, end).replace(/\0/g, '')}"`);
+    }
+  }
   if (!Number.isSafeInteger(v)) throw invalidArgument(`tar header: ${field} too large`);
   return v;
 }
@@ -86,14 +97,14 @@ export function isZeroBlock(buf: Buffer): boolean {
 
 function checksumOk(buf: Buffer): boolean {
   const want = readNumber(buf, 148, 8, 'checksum');
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : buf[i]!;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  return want === unsigned || want === signed;
+  let unsigned = 8 * 0x20; // the checksum field counts as spaces
+  for (let i = 0; i < 148; i++) unsigned += buf[i]!;
+  for (let i = 156; i < BLOCK; i++) unsigned += buf[i]!;
+  if (want === unsigned) return true;
+  // Some old writers summed signed bytes.
+  let signed = 8 * 0x20;
+  for (let i = 0; i < BLOCK; i++) if (i < 148 || i >= 156) signed += buf[i]! > 127 ? buf[i]! - 256 : buf[i]!;
+  return want === signed;
 }
 
 export function decodeHeader(buf: Buffer): RawHeader {

@@ -1,5 +1,5 @@
 // Turning file system failures into BerthErrors that say what was being done.
-import { BerthError, errnoCode, forbidden, internal, notFound, unavailable } from '../util/errors.js';
+import { BerthError, errnoCode, forbidden, internal, notFound, unavailable } from './errors.js';
 
 export function isNoSpace(err: unknown): boolean {
   const code = errnoCode(err);
