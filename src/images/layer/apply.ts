@@ -72,26 +72,36 @@ class RecordPlanner {
     if (wh.kind === 'opaque') return { op: Op.Opaque, path: wh.dir || '.', link: this.keepList(wh.dir) };
     if (wh.kind === 'whiteout') return { op: Op.Whiteout, path: wh.path };
     this.remember(path);
-    const base = { path, mode: e.mode, uid: e.uid, gid: e.gid, mtimeSec: e.mtimeSec, mtimeNsec: e.mtimeNsec, xattrs: allowedXattrs(e.xattrs) };
+    const rec: UnpackRecord = { op: Op.File, path, mode: e.mode, uid: e.uid, gid: e.gid, mtimeSec: e.mtimeSec, mtimeNsec: e.mtimeNsec };
+    const xattrs = allowedXattrs(e.xattrs);
+    if (xattrs) rec.xattrs = xattrs;
     switch (e.type) {
       case 'file':
-        return { ...base, op: Op.File, size: e.size };
+        rec.size = e.size;
+        return rec;
       case 'dir':
-        return { ...base, op: Op.Dir };
+        rec.op = Op.Dir;
+        return rec;
       case 'symlink':
         if (e.linkname === '') throw invalidArgument(`entry ${path}: symlink with an empty target`);
-        return { ...base, op: Op.Symlink, link: e.linkname };
-      case 'hardlink': {
-        const target = cleanName(e.linkname, 'hard link target');
-        if (target === '') throw invalidArgument(`entry ${path}: hard link to the root`);
-        return { ...base, op: Op.Hardlink, link: target };
-      }
+        rec.op = Op.Symlink;
+        rec.link = e.linkname;
+        return rec;
+      case 'hardlink':
+        rec.op = Op.Hardlink;
+        rec.link = cleanName(e.linkname, 'hard link target');
+        if (rec.link === '') throw invalidArgument(`entry ${path}: hard link to the root`);
+        return rec;
       case 'char':
       case 'block':
         if (this.opts.allowDevices === false) throw invalidArgument(`entry ${path}: device nodes are not allowed here`);
-        return { ...base, op: e.type === 'char' ? Op.Char : Op.Block, devmajor: e.devmajor, devminor: e.devminor };
+        rec.op = e.type === 'char' ? Op.Char : Op.Block;
+        rec.devmajor = e.devmajor;
+        rec.devminor = e.devminor;
+        return rec;
       case 'fifo':
-        return { ...base, op: Op.Fifo };
+        rec.op = Op.Fifo;
+        return rec;
     }
   }
 
@@ -199,7 +209,8 @@ async function runUnpacker(dir: string, opts: ApplyOptions, reader: TarReader, s
       const rec = planner.plan(e);
       if (!rec) continue;
       if (rec.op === Op.File && sourceFd !== undefined) {
-        await sink.push(encodeRecord({ ...rec, sourceOffset: reader.dataOffset }));
+        rec.sourceOffset = reader.dataOffset;
+        await sink.push(encodeRecord(rec));
         continue;
       }
       await sink.push(encodeRecord(rec));

@@ -73,7 +73,7 @@ export function classifyWhiteout(path: string): Whiteout {
 }
 
 /** xattrs an archive may set: overlayfs's own (trusted.overlay.*, user.overlay.*) would let a layer forge whiteouts or redirects. */
-export function allowedXattrs(x: Map<string, Buffer>): Map<string, Buffer> | undefined {
+export function allowedXattrs(x: ReadonlyMap<string, Buffer>): Map<string, Buffer> | undefined {
   if (x.size === 0) return undefined;
   const out = new Map<string, Buffer>();
   for (const [k, v] of x) if (!k.startsWith('trusted.overlay.') && !k.startsWith('user.overlay.')) out.set(k, v);

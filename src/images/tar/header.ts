@@ -21,7 +21,7 @@ export interface TarEntry {
   gname: string;
   devmajor: number;
   devminor: number;
-  xattrs: Map<string, Buffer>;
+  xattrs: ReadonlyMap<string, Buffer>;
 }
 
 /** Raw typeflags: members plus the extension headers that modify the next member. */

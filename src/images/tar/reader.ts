@@ -202,7 +202,7 @@ function printable(c: string): string {
   return /^[\x21-\x7e]$/.test(c) ? c : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
 }
 
-function paxNumber(pax: Map<string, Buffer>, key: string, fallback: number): number {
+function paxNumber(pax: ReadonlyMap<string, Buffer>, key: string, fallback: number): number {
   const v = pax.get(key);
   if (v === undefined) return fallback;
   const n = Number(v.toString('latin1'));
@@ -210,13 +210,16 @@ function paxNumber(pax: Map<string, Buffer>, key: string, fallback: number): num
   return n;
 }
 
-function paxTime(pax: Map<string, Buffer>, fallback: number): { sec: number; nsec: number } {
+function paxTime(pax: ReadonlyMap<string, Buffer>, fallback: number): { sec: number; nsec: number } {
   const v = pax.get('mtime')?.toString('latin1');
   if (v === undefined) return { sec: fallback, nsec: 0 };
   const m = /^(-?\d+)(?:\.(\d{1,9})\d*)?$/.exec(v);
   if (!m) throw invalidArgument(`tar: bad PAX mtime "${v.slice(0, 32)}"`);
   return { sec: Number(m[1]), nsec: m[2] ? Number(m[2].padEnd(9, '0')) : 0 };
 }
+
+/** Shared by the (many) members without PAX records; never written to. */
+const NO_RECORDS: ReadonlyMap<string, Buffer> = new Map();
 
 function toEntry(
   raw: RawHeader,
@@ -225,10 +228,13 @@ function toEntry(
   longLink: string | undefined,
   pax: Map<string, Buffer> | undefined,
 ): TarEntry {
-  const p = pax ?? new Map<string, Buffer>();
-  const xattrs = new Map<string, Buffer>();
+  const p = pax ?? NO_RECORDS;
+  let xattrs: ReadonlyMap<string, Buffer> = NO_RECORDS;
   for (const [k, v] of p) {
-    if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice(13), v);
+    if (k.startsWith('SCHILY.xattr.')) {
+      if (xattrs === NO_RECORDS) xattrs = new Map<string, Buffer>();
+      (xattrs as Map<string, Buffer>).set(k.slice(13), v);
+    }
     else if (k.startsWith('GNU.sparse.')) throw invalidArgument(`tar: sparse files are not supported (${raw.name})`);
   }
   const time = paxTime(p, raw.mtime);

@@ -16,7 +16,7 @@ export interface WriteEntry {
   gname?: string;
   devmajor?: number;
   devminor?: number;
-  xattrs?: Map<string, Buffer>;
+  xattrs?: ReadonlyMap<string, Buffer>;
 }
 
 const USTAR_MAX_ID = 0o7777777;
