@@ -67,9 +67,9 @@ static int finish_at(int parent_fd, const char *base, const struct unpack_rec *r
 /* The layer is an uncompressed file on disk: the kernel copies the member's bytes (and may
  * share extents), and they never cross the record pipe. */
 static int copy_from_source(int fd, const struct unpack_rec *r, struct berr *err) {
+  static int use_sendfile; /* once copy_file_range cannot serve this pair of filesystems, it never will */
   loff_t off = (loff_t)r->source_offset;
   uint64_t left = r->size;
-  int use_sendfile = 0;
   while (left > 0) {
     ssize_t n = use_sendfile ? sendfile(fd, UNPACK_SOURCE_FD, &off, left > (1u << 30) ? (1u << 30) : left)
                              : copy_file_range(UNPACK_SOURCE_FD, &off, fd, NULL, left, 0);
@@ -176,14 +176,8 @@ static int do_opaque(struct applier *a, int parent_fd, const char *base, const s
   return rc;
 }
 
-int apply_record(struct applier *a, const struct unpack_rec *r, struct berr *err) {
-  const char *base;
-  int parent_fd = tree_parent(&a->tree, r->path, &base, err);
-  if (parent_fd < 0) return -1;
-  if (r->op == UOP_WHITEOUT) return do_whiteout(a, parent_fd, base, r, err);
-  if (r->op == UOP_OPAQUE) return do_opaque(a, parent_fd, base, r, err);
-  int existing = tree_replace(&a->tree, parent_fd, base, r->op == UOP_DIR, r->path, err);
-  if (existing < 0) return -1;
+static int create_entry(struct applier *a, int parent_fd, const char *base, int existing, const struct unpack_rec *r,
+                        struct berr *err) {
   switch (r->op) {
   case UOP_FILE: return do_file(a, parent_fd, base, r, err);
   case UOP_DIR: return do_dir(a, parent_fd, base, existing, r, err);
@@ -194,6 +188,21 @@ int apply_record(struct applier *a, const struct unpack_rec *r, struct berr *err
   case UOP_FIFO: return do_node(parent_fd, base, r, err);
   default: return berr_msg(err, "%s: unknown record op %u", r->path, r->op);
   }
+}
+
+int apply_record(struct applier *a, const struct unpack_rec *r, struct berr *err) {
+  const char *base;
+  int parent_fd = tree_parent(&a->tree, r->path, &base, err);
+  if (parent_fd < 0) return -1;
+  if (r->op == UOP_WHITEOUT) return do_whiteout(a, parent_fd, base, r, err);
+  if (r->op == UOP_OPAQUE) return do_opaque(a, parent_fd, base, r, err);
+  /* Create first (every create is exclusive and consumes no input when it fails): in a fresh
+   * snapshot nothing is in the way, so the replace check runs only when something is. */
+  int rc = create_entry(a, parent_fd, base, 0, r, err);
+  if (rc == 0 || err->errnum != EEXIST) return rc;
+  int existing = tree_replace(&a->tree, parent_fd, base, r->op == UOP_DIR, r->path, err);
+  if (existing < 0) return -1;
+  return create_entry(a, parent_fd, base, existing, r, err);
 }
 
 int apply_dir_times(struct applier *a, struct berr *err) {

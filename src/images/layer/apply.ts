@@ -157,11 +157,17 @@ export async function applyLayer(source: LayerSource, dir: string, opts: ApplyOp
 // Hashing runs on another thread while this one parses headers and berth-unpack copies.
 const HASH_WORKER = `
   const { parentPort, workerData } = require('node:worker_threads');
-  const h = require('node:crypto').createHash('sha256');
-  require('node:fs').createReadStream(workerData, { highWaterMark: 1 << 20 })
-    .on('data', (c) => h.update(c))
-    .on('error', (e) => parentPort.postMessage({ error: e.message }))
-    .on('end', () => parentPort.postMessage({ digest: 'sha256:' + h.digest('hex') }));`;
+  const fs = require('node:fs');
+  try {
+    const h = require('node:crypto').createHash('sha256');
+    const fd = fs.openSync(workerData, 'r');
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+    fs.closeSync(fd);
+    parentPort.postMessage({ digest: 'sha256:' + h.digest('hex') });
+  } catch (e) {
+    parentPort.postMessage({ error: e.message });
+  }`;
 
 function hashFile(path: string): Promise<Digest> {
   return new Promise((resolve, reject) => {

@@ -86,12 +86,15 @@ export function encodeRecord(r: UnpackRecord): Buffer {
   return buf;
 }
 
-/** Batches small writes into larger ones and honours the pipe's backpressure. */
+/**
+ * Batches small writes into larger ones and honours the pipe's backpressure. Batches stay
+ * small (64 KiB) so that berth-unpack starts working while the records are still being made.
+ */
 export class RecordSink {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
 
-  constructor(private readonly out: Writable, private readonly batchBytes = 1024 * 1024) {}
+  constructor(private readonly out: Writable, private readonly batchBytes = 64 * 1024) {}
 
   async push(buf: Buffer): Promise<void> {
     if (buf.length >= this.batchBytes / 4) {
