@@ -4,6 +4,8 @@
 // (compressed digest, diff ID); native/unpack (berth-unpack) performs the resulting
 // filesystem operations with every path resolved inside the target by openat2
 // (RESOLVE_IN_ROOT). Two processes: decompression and hashing here, writes there.
+// An uncompressed layer *file* goes faster: headers are read by position, member data is
+// copied by the kernel from the same fd, and a worker thread hashes the file meanwhile.
 import { spawn, type ChildProcessByStdio, type StdioOptions } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -146,7 +148,7 @@ export async function applyLayer(source: LayerSource, dir: string, opts: ApplyOp
   try {
     const head = Buffer.alloc(8);
     const { bytesRead } = await file.read(head, 0, head.length, 0);
-    if (detectCompression(head.subarray(0, bytesRead)) === 'none') return await applyTarFile(source.path, file, dir, opts);
+    if (detectCompression(head.subarray(0, bytesRead)) === 'none') return await applyTarFile(file, dir, opts);
     const stream = createReadStream('', { fd: file.fd, autoClose: false, highWaterMark: 1024 * 1024 });
     return await applyStream(stream, dir, opts);
   } finally {
@@ -179,12 +181,13 @@ function hashFile(path: string): Promise<Digest> {
 }
 
 /** An uncompressed layer file: headers parsed by positional reads, data copied by the kernel. */
-async function applyTarFile(path: string, file: FileHandle, dir: string, opts: ApplyOptions): Promise<ApplyResult> {
+async function applyTarFile(file: FileHandle, dir: string, opts: ApplyOptions): Promise<ApplyResult> {
   const limits = { ...DEFAULT_LAYER_LIMITS, ...opts.limits };
   const label = opts.label ?? 'layer';
   const { size } = await file.stat();
   if (size > limits.maxBytes) throw invalidArgument(`${label}: layer expands beyond the ${limits.maxBytes}-byte limit`);
-  const hashing = hashFile(path);
+  // The very file being unpacked (its open fd), not whatever the path names by the time the worker opens it.
+  const hashing = hashFile(`/proc/self/fd/${file.fd}`);
   hashing.catch(() => undefined);
   const reader = new TarReader(new FileTarSource(file, size), limits);
   const entries = await runUnpacker(dir, opts, reader, file.fd, label);
