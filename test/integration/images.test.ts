@@ -190,6 +190,22 @@ for (const driver of ['overlay', 'native'] as const) {
       assert.equal(du.LayersSize, hello!.Size + committed!.Size);
     });
 
+    it('filters by before/since, and prune --all removes every unused image but the ones in use', async () => {
+      const older = await importImage(store, tar([{ name: 'o', type: 'file', data: 'older' }]), { ref: 'order:older' });
+      await new Promise((r) => setTimeout(r, 1100)); // Created has one-second resolution
+      const newer = await importImage(store, tar([{ name: 'n', type: 'file', data: 'newer' }]), { ref: 'order:newer' });
+      assert.ok((await listImages(store, { since: ['order:older'] })).some((i) => i.Id === newer.id));
+      assert.ok(!(await listImages(store, { since: ['order:older'] })).some((i) => i.Id === older.id));
+      assert.ok((await listImages(store, { before: ['order:newer'] })).some((i) => i.Id === older.id));
+      await assert.rejects(listImages(store, { bogus: ['x'] }), /invalid filter 'bogus'/);
+      const keep = new Set([(await store.resolve('union')).id, (await store.resolve('union-base')).id, (await store.resolve('committed:1')).id, (await store.resolve('hello-world')).id]);
+      const pruned = await pruneImages(store, { all: true, inUse: (id) => (keep.has(id) ? { container: 'c'.repeat(64), running: false } : undefined) });
+      const deleted = pruned.ImagesDeleted.flatMap((d) => ('Deleted' in d ? [d.Deleted] : []));
+      assert.deepEqual(deleted.sort(), [older.id, newer.id].sort());
+      assert.ok(pruned.ImagesDeleted.some((d) => 'Untagged' in d && d.Untagged === 'order:older'));
+      for (const id of keep) assert.equal((await store.resolve(id)).id, id);
+    });
+
     it('finds nothing wrong in a healthy store, and reports a corrupt layer blob without changing it', async () => {
       assert.deepEqual(await store.check(), []);
       const img = await store.resolve('union-base');
