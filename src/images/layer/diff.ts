@@ -5,10 +5,11 @@ import { spawn } from 'node:child_process';
 import { posix } from 'node:path';
 import { internal } from '../../util/errors.js';
 import type { EntryType } from '../tar/header.js';
+import { ByteSource } from '../tar/reader.js';
 import { dataPadding, END_OF_ARCHIVE, entryHeader, type WriteEntry } from '../tar/writer.js';
 import { UNPACK_PATH } from './apply.js';
-import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './policy.js';
-import { Op } from './records.js';
+import { allowedXattrs, OPAQUE_MARKER, WHITEOUT_PREFIX } from './policy.js';
+import { decodeRecordHeader, decodeXattrs, Op, RECORD_HEADER_BYTES, type RecordHeader } from './records.js';
 
 export type DiffSource =
   /** An overlay upper dir: everything in it is the change; 0:0 char devices and opaque dirs are whiteouts. */
@@ -18,77 +19,25 @@ export type DiffSource =
   /** A whole tree as it is (a mounted rootfs, for export): nothing is read as a whiteout. */
   | { style: 'tree'; dir: string };
 
-interface ScanRecord {
-  op: Op;
-  mode: number;
-  uid: number;
-  gid: number;
-  mtimeSec: number;
-  mtimeNsec: number;
+interface ScanRecord extends RecordHeader {
   path: string;
-  size: bigint;
   link: string;
   xattrs: Map<string, Buffer>;
 }
 
-/** Pulls bytes from the child's stdout. */
-class Pull {
-  private buf: Buffer = Buffer.alloc(0);
-  constructor(private readonly it: AsyncIterator<Buffer>) {}
-
-  async take(n: number): Promise<Buffer> {
-    while (this.buf.length < n) {
-      const r = await this.it.next();
-      if (r.done) throw internal('berth-unpack: record stream ended early');
-      this.buf = this.buf.length ? Buffer.concat([this.buf, r.value]) : r.value;
-    }
-    const out = this.buf.subarray(0, n);
-    this.buf = this.buf.subarray(n);
-    return out;
-  }
-
-  /** Up to n bytes that are already here, or the next chunk. */
-  async some(n: number): Promise<Buffer> {
-    if (this.buf.length === 0) {
-      const r = await this.it.next();
-      if (r.done) throw internal('berth-unpack: record stream ended inside file data');
-      this.buf = r.value;
-    }
-    const out = this.buf.subarray(0, Math.min(n, this.buf.length));
-    this.buf = this.buf.subarray(out.length);
-    return out;
-  }
+/** Exactly n bytes of the record stream; berth-unpack always ends it with an End record. */
+async function exact(src: ByteSource, n: number, what: string): Promise<Buffer> {
+  const b = await src.read(n);
+  if (b.length < n) throw internal(`berth-unpack: record stream ended inside ${what}`);
+  return b;
 }
 
-function parseXattrs(b: Buffer): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  for (let off = 0; off + 8 <= b.length; ) {
-    const nlen = b.readUInt32LE(off);
-    const vlen = b.readUInt32LE(off + 4);
-    out.set(b.toString('utf8', off + 8, off + 8 + nlen), Buffer.from(b.subarray(off + 8 + nlen, off + 8 + nlen + vlen)));
-    off += 8 + nlen + vlen;
-  }
-  return out;
-}
-
-async function readRecord(p: Pull): Promise<ScanRecord> {
-  const h = await p.take(48);
-  const pathLen = h.readUInt32LE(28);
-  const linkLen = h.readUInt32LE(40);
-  const xattrLen = h.readUInt32LE(44);
-  const rec = {
-    op: h[0] as Op,
-    mode: h.readUInt32LE(4),
-    uid: h.readUInt32LE(8),
-    gid: h.readUInt32LE(12),
-    mtimeSec: Number(h.readBigInt64LE(16)),
-    mtimeNsec: h.readUInt32LE(24),
-    size: h.readBigUInt64LE(32),
-  };
-  const path = (await p.take(pathLen)).toString('utf8');
-  const link = (await p.take(linkLen)).toString('utf8');
-  const xattrs = parseXattrs(Buffer.from(await p.take(xattrLen)));
-  return { ...rec, path, link, xattrs };
+async function readRecord(src: ByteSource): Promise<ScanRecord> {
+  const h = decodeRecordHeader(await exact(src, RECORD_HEADER_BYTES, 'a record header'));
+  const path = (await exact(src, h.pathLen, 'a path')).toString('utf8');
+  const link = (await exact(src, h.linkLen, 'a link')).toString('utf8');
+  const xattrs = decodeXattrs(await exact(src, h.xattrLen, 'xattrs'));
+  return { ...h, path, link, xattrs };
 }
 
 const TYPES: Partial<Record<Op, EntryType>> = {
@@ -100,13 +49,6 @@ const TYPES: Partial<Record<Op, EntryType>> = {
   [Op.Block]: 'block',
   [Op.Fifo]: 'fifo',
 };
-
-/** overlayfs's bookkeeping never goes into a layer; opaque is expressed as a marker file. */
-function layerXattrs(x: Map<string, Buffer>): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  for (const [k, v] of x) if (!k.startsWith('trusted.overlay.') && !k.startsWith('user.overlay.')) out.set(k, v);
-  return out;
-}
 
 function whiteoutFor(path: string, r: ScanRecord): WriteEntry {
   const dir = posix.dirname(path);
@@ -129,7 +71,8 @@ function toEntries(r: ScanRecord, style: DiffSource['style']): WriteEntry[] {
     mtimeNsec: r.mtimeNsec,
     size: type === 'file' ? Number(r.size) : 0,
     linkname: type === 'symlink' || type === 'hardlink' ? r.link : '',
-    xattrs: layerXattrs(r.xattrs),
+    // overlayfs's bookkeeping never goes into a layer; opaque is expressed as a marker file.
+    xattrs: allowedXattrs(r.xattrs) ?? new Map(),
     devmajor: type === 'char' || type === 'block' ? Number(r.size >> 32n) : 0,
     devminor: type === 'char' || type === 'block' ? Number(r.size & 0xffffffffn) : 0,
   };
@@ -148,13 +91,14 @@ export async function* diffLayer(source: DiffSource): AsyncGenerator<Buffer> {
     child.on('error', () => resolve(-1));
     child.on('close', resolve);
   });
-  const pull = new Pull((child.stdout as AsyncIterable<Buffer>)[Symbol.asyncIterator]());
+  const pull = new ByteSource((child.stdout as AsyncIterable<Buffer>)[Symbol.asyncIterator]());
   try {
     for (let r = await readRecord(pull); r.op !== Op.End; r = await readRecord(pull)) {
       for (const e of toEntries(r, source.style)) yield entryHeader(e);
       if (r.op !== Op.File) continue;
       for (let left = Number(r.size); left > 0; ) {
         const part = await pull.some(left);
+        if (part.length === 0) throw internal('berth-unpack: record stream ended inside file data');
         left -= part.length;
         yield part;
       }

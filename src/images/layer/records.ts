@@ -34,7 +34,8 @@ export interface UnpackRecord {
   sourceOffset?: number;
 }
 
-const HDR = 48;
+export const RECORD_HEADER_BYTES = 48;
+const HDR = RECORD_HEADER_BYTES;
 
 function encodeXattrs(x: Map<string, Buffer> | undefined): Buffer {
   if (!x || x.size === 0) return Buffer.alloc(0);
@@ -55,6 +56,48 @@ function writeInt64(buf: Buffer, off: number, v: number): void {
   const hi = Math.floor(v / 0x1_0000_0000);
   buf.writeUInt32LE(lo < 0 ? lo + 0x1_0000_0000 : lo, off);
   buf.writeInt32LE(hi, off + 4);
+}
+
+/** The inverse of encodeXattrs: berth-unpack's scan reports xattrs in the same form. */
+export function decodeXattrs(b: Buffer): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (let off = 0; off + 8 <= b.length; ) {
+    const nlen = b.readUInt32LE(off);
+    const vlen = b.readUInt32LE(off + 4);
+    out.set(b.toString('utf8', off + 8, off + 8 + nlen), Buffer.from(b.subarray(off + 8 + nlen, off + 8 + nlen + vlen)));
+    off += 8 + nlen + vlen;
+  }
+  return out;
+}
+
+/** The fixed part of a record as berth-unpack's scan and diff write it (wire.h). */
+export interface RecordHeader {
+  op: Op;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeSec: number;
+  mtimeNsec: number;
+  /** File: data bytes; devices: major << 32 | minor. */
+  size: bigint;
+  pathLen: number;
+  linkLen: number;
+  xattrLen: number;
+}
+
+export function decodeRecordHeader(h: Buffer): RecordHeader {
+  return {
+    op: h[0] as Op,
+    mode: h.readUInt32LE(4),
+    uid: h.readUInt32LE(8),
+    gid: h.readUInt32LE(12),
+    mtimeSec: Number(h.readBigInt64LE(16)),
+    mtimeNsec: h.readUInt32LE(24),
+    pathLen: h.readUInt32LE(28),
+    size: h.readBigUInt64LE(32),
+    linkLen: h.readUInt32LE(40),
+    xattrLen: h.readUInt32LE(44),
+  };
 }
 
 export function encodeRecord(r: UnpackRecord): Buffer {

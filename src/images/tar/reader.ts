@@ -23,8 +23,8 @@ export interface TarByteSource {
   skip?(n: number): Promise<number>;
 }
 
-/** Pulls exact byte counts out of an async chunk source. */
-class ByteSource implements TarByteSource {
+/** Pulls exact byte counts out of an async chunk source (also read by the layer differ). */
+export class ByteSource implements TarByteSource {
   private chunks: Buffer[] = [];
   private available = 0;
   private done = false;
