@@ -54,13 +54,10 @@ function buildConfig(img: NewImage, created: string): ImageConfig {
   return config;
 }
 
-/** Write config and manifest, then add the image. Pass the lease its layer was stored under. */
-export async function createImage(store: ImageStore, img: NewImage, lease?: string): Promise<ImageRecord> {
-  const created = img.created ?? new Date().toISOString();
-  const configBytes = Buffer.from(JSON.stringify(buildConfig(img, created)));
+/** Store a config (as given, byte for byte) and an OCI manifest over layers; the manifest's descriptor. */
+export async function writeManifest(store: ImageStore, configBytes: Buffer, layers: Descriptor[], lease?: string): Promise<Descriptor> {
   const leased = lease ? { lease } : {};
   const configDigest = await store.content.writeBlob(configBytes, undefined, undefined, leased);
-  const layers = [...(img.baseLayers ?? []), ...(img.layer ? [img.layer.descriptor] : [])];
   const manifest = {
     schemaVersion: 2,
     mediaType: MediaTypes.ociManifest,
@@ -69,6 +66,12 @@ export async function createImage(store: ImageStore, img: NewImage, lease?: stri
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   const manifestDigest = await store.content.writeBlob(manifestBytes, undefined, undefined, leased);
-  const desc: Descriptor = { mediaType: MediaTypes.ociManifest, digest: manifestDigest, size: manifestBytes.length };
-  return store.addImage(desc, { refs: img.refs ?? [] });
+  return { mediaType: MediaTypes.ociManifest, digest: manifestDigest, size: manifestBytes.length };
+}
+
+/** Write config and manifest, then add the image. Pass the lease its layer was stored under. */
+export async function createImage(store: ImageStore, img: NewImage, lease?: string): Promise<ImageRecord> {
+  const configBytes = Buffer.from(JSON.stringify(buildConfig(img, img.created ?? new Date().toISOString())));
+  const layers = [...(img.baseLayers ?? []), ...(img.layer ? [img.layer.descriptor] : [])];
+  return store.addImage(await writeManifest(store, configBytes, layers, lease), { refs: img.refs ?? [] });
 }

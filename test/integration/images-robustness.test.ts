@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import { loadImages } from '../../src/images/archive/load.js';
 import { saveImages } from '../../src/images/archive/save.js';
-import { createImage, storeLayer } from '../../src/images/create.js';
+import { createImage, storeLayer, writeManifest } from '../../src/images/create.js';
 import { commitSnapshot, importImage } from '../../src/images/import.js';
 import { removeImage } from '../../src/images/remove.js';
 import { ImageStore, type ImageRecord } from '../../src/images/store.js';
@@ -116,16 +116,7 @@ async function rejectsWith(p: Promise<unknown>, code: ErrorCode, ...res: RegExp[
 /** Write config and manifest by hand (config: an object or raw bytes) and make them an image. */
 async function addManifest(s: ImageStore, config: object | Buffer, layers: Descriptor[], refs: string[] = []): Promise<ImageRecord> {
   const configBytes = Buffer.isBuffer(config) ? config : Buffer.from(JSON.stringify(config));
-  const configDigest = await s.content.writeBlob(configBytes);
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: MediaTypes.ociManifest,
-    config: { mediaType: MediaTypes.ociConfig, digest: configDigest, size: configBytes.length },
-    layers,
-  };
-  const bytes = Buffer.from(JSON.stringify(manifest));
-  const digest = await s.content.writeBlob(bytes);
-  return s.addImage({ mediaType: MediaTypes.ociManifest, digest, size: bytes.length }, { refs });
+  return s.addImage(await writeManifest(s, configBytes, layers), { refs });
 }
 
 function configFor(diffIds: string[]): object {
