@@ -1,7 +1,6 @@
 // Docker's shapes for images: the summary of `GET /images/json` (with its filters), the
 // inspect document, and history.
-import { chainIds, type HistoryEntry, type ImageConfig } from '../oci/image-spec.js';
-import type { Digest } from '../util/digest.js';
+import type { HistoryEntry, ImageConfig } from '../oci/image-spec.js';
 import { LAYER_SIZE_LABEL } from './unpack.js';
 import { invalidArgument } from '../util/errors.js';
 import { familiarString, parseReference } from './reference.js';
@@ -154,11 +153,12 @@ export interface ImageDiskUsage {
  */
 export async function imageDiskUsage(store: ImageStore, containersOf: (id: string) => number = () => 0): Promise<ImageDiskUsage> {
   const images = await listImages(store);
+  const records = new Map(store.list().map((r) => [r.id as string, r]));
   const chainsOf = new Map<string, string[]>();
   const users = new Map<string, number>();
   const sizes = new Map<string, number>();
   for (const img of images) {
-    const chains = chainIds((await store.configOf({ manifest: (await store.resolve(img.Id)).manifest })).rootfs.diff_ids as Digest[]);
+    const chains = await store.chainIdsOf(records.get(img.Id)!);
     chainsOf.set(img.Id, chains);
     for (const c of chains) {
       users.set(c, (users.get(c) ?? 0) + 1);

@@ -89,10 +89,14 @@ export class ImageStore {
     return parseImageConfig(await this.content.readBlob(manifest.config.digest, MAX_CONFIG_SIZE));
   }
 
+  /** The chain IDs of the image's layers, bottom first: the names of its layer snapshots. */
+  async chainIdsOf(img: { manifest: Descriptor }): Promise<Digest[]> {
+    return chainIds((await this.configOf(img)).rootfs.diff_ids as Digest[]);
+  }
+
   /** The chain ID of the image's top layer: the snapshot a container starts from (undefined: no layers). */
   async topChainId(img: { manifest: Descriptor }): Promise<Digest | undefined> {
-    const ids = chainIds((await this.configOf(img)).rootfs.diff_ids as Digest[]);
-    return ids[ids.length - 1];
+    return (await this.chainIdsOf(img)).at(-1);
   }
 
   list(): ImageRecord[] {
@@ -234,7 +238,7 @@ export class ImageStore {
   private async collectGarbageLocked(): Promise<{ snapshots: string[]; blobs: Digest[]; bytes: number }> {
     const images = this.list();
     const needed = new Set<string>();
-    for (const img of images) for (const c of chainIds((await this.configOf(img)).rootfs.diff_ids as Digest[])) needed.add(c);
+    for (const img of images) for (const c of await this.chainIdsOf(img)) needed.add(c);
     const removed = await this.removeUnusedSnapshots(needed);
     const roots = images.flatMap((i) => (i.index ? [i.manifest.digest, i.index.digest] : [i.manifest.digest]));
     const gc = await this.content.gc({ roots });
@@ -283,7 +287,7 @@ export class ImageStore {
         const v = await this.content.verify(d);
         if (!v.ok) out.push(`corrupt: ${where}: blob ${d}: ${v.problem ?? 'bad'}`);
       }
-      for (const chain of chainIds((await this.configOf(img)).rootfs.diff_ids as Digest[])) {
+      for (const chain of await this.chainIdsOf(img)) {
         const info = await this.snapshots.stat(chain).catch(() => undefined);
         if (info?.kind !== 'committed') out.push(`corrupt: ${where}: layer snapshot ${chain} is missing`);
       }
