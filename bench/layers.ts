@@ -31,13 +31,14 @@ import {
   renameSync, rmSync, statSync, unlinkSync, writeFileSync, closeSync,
 } from 'node:fs';
 import { connect } from 'node:net';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { applyLayer, UNPACK_PATH, type ApplyResult } from '../src/images/layer/apply.js';
 import { OverlaySnapshotter } from '../src/snapshots/overlay.js';
 import { writableDir } from '../src/snapshots/snapshotter.js';
+import { gitState, installSignalHandlers, isAborted, pidAlive, stats } from './common.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const IMAGE_REF = 'berth-bench/bookworm-minbase:latest';
@@ -132,7 +133,6 @@ let privateMount: string | undefined; // the tmpfs or loop-mounted ext4 of --tmp
 let snapshotter: OverlaySnapshotter | undefined;
 let berthStore: StoreLike | undefined;
 let dockerd: DockerdState | undefined;
-let aborted = false;
 let cleanupPromise: Promise<void> | undefined;
 
 interface DockerdState {
@@ -186,28 +186,12 @@ function mountsUnder(dir: string): string[] {
   return out.sort((a, b) => b.length - a.length);
 }
 
-function installSignalHandlers(): void {
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (aborted) {
-      process.stderr.write(`\nbench: ${sig} again; still cleaning up\n`);
-      return;
-    }
-    aborted = true;
-    process.stderr.write(`\nbench: ${sig}: stopping and cleaning up…\n`);
-    void cleanup().finally(() => {
-      printNotes();
-      process.exit(sig === 'SIGINT' ? 130 : 143);
-    });
-  };
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
-}
-
 function printNotes(): void {
   if (notes.length) process.stderr.write(`\nnotes:\n${notes.map((n) => `  - ${n}`).join('\n')}\n`);
 }
 
 function checkAborted(): void {
-  if (aborted) throw new Aborted('aborted');
+  if (isAborted()) throw new Aborted('aborted');
 }
 
 // ---------------------------------------------------------------- helpers
@@ -250,34 +234,12 @@ function timedChild(argv: string[], timeoutS = 600): Promise<{ ms: number; statu
   });
 }
 
-interface Stats {
-  n: number;
-  median: number;
-  min: number;
-  max: number;
-}
-
-function stats(samples: number[]): Stats | undefined {
-  if (!samples.length) return undefined;
-  const s = [...samples].sort((a, b) => a - b);
-  const mid = (s.length - 1) / 2;
-  const median = (s[Math.floor(mid)]! + s[Math.ceil(mid)]!) / 2;
-  return { n: s.length, median, min: s[0]!, max: s[s.length - 1]! };
-}
-
 const fmtMs = (ms: number | undefined): string => (ms === undefined ? '-' : ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
 const mbps = (bytes: number, ms: number | undefined): number | undefined => (ms === undefined ? undefined : bytes / 1e6 / (ms / 1000));
 
 function fsType(path: string): string {
   const r = run(['findmnt', '-n', '-o', 'FSTYPE', '-T', path]);
   return r.status === 0 ? r.stdout.trim() : '?';
-}
-
-function gitState(): string {
-  const r = spawnSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
-  const head = r.status === 0 ? r.stdout.trim() : 'no commit';
-  const d = spawnSync('git', ['-C', REPO, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' });
-  return head + (d.status === 0 && d.stdout.trim() ? ' (uncommitted changes)' : '');
 }
 
 function uptime(): string {
@@ -561,15 +523,6 @@ function tail(path: string, lines = 6): string {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -799,7 +752,7 @@ async function main(): Promise<number> {
     process.stderr.write('bench: needs root (owners, device nodes, tmpfs, dockerd)\n');
     return 2;
   }
-  installSignalHandlers();
+  installSignalHandlers(cleanup, printNotes);
   const tarPath = join(o.data, 'bookworm-minbase.tar');
   const gzPath = join(o.data, 'bookworm-minbase.tar.gz');
   if (!existsSync(tarPath) || !existsSync(gzPath)) {
@@ -842,7 +795,7 @@ async function main(): Promise<number> {
   const header = [
     `berth layer benchmark — ${new Date().toISOString()}`,
     `machine: ${cpus().length} CPU (${cpus()[0]?.model.trim() ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, node ${process.version}, ${run(['tar', '--version']).stdout.split('\n')[0]}`,
-    `berth: ${gitState()}; unpacker ${UNPACK_PATH}`,
+    `berth: ${gitState(REPO)}; unpacker ${UNPACK_PATH}`,
     `layer: ${tarPath}: ${tarBytes} bytes; gzip -6: ${statSync(gzPath).size} bytes; MB = 10^6 bytes of uncompressed tar`,
     `targets: ${o.target === 'tmpfs' ? 'private tmpfs (size=2g)' : o.target === 'ext4' ? `private ext4 with a journal (8 GiB sparse file on ${fsType(work)}, loop-mounted)` : `${base} (${fsType(base)}, same filesystem as the layer)`}; layer file on ${fsType(tarPath)}`,
     `uptime at start: ${uptime()}`,
@@ -899,4 +852,4 @@ try {
   await cleanup();
   printNotes();
 }
-if (!aborted) process.exit(exitCode);
+if (!isAborted()) process.exit(exitCode);

@@ -25,6 +25,7 @@ import {
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gitState, installSignalHandlers, isAborted, pidAlive, stats } from './common.js';
 
 // ---------------------------------------------------------------- options
 
@@ -104,7 +105,6 @@ function which(name: string, extra: string[] = []): string | undefined {
 // ---------------------------------------------------------------- child processes and cleanup
 
 const live = new Set<ChildProcess>();
-let aborted = false;
 let tmp = '';
 /** Runtime roots we made: anything inside them is ours to delete. */
 const roots: { name: string; bin: string[]; root: string }[] = [];
@@ -122,7 +122,7 @@ interface Result {
 
 /** Run a command to completion (bounded by timeoutMs), capturing its output. */
 function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs: number; stdin?: 'ignore' }): Promise<Result> {
-  if (aborted) return Promise.reject(new Aborted('aborted'));
+  if (isAborted()) return Promise.reject(new Aborted('aborted'));
   return new Promise((resolvePromise, reject) => {
     // detached: a Ctrl-C reaches only the benchmark, which then stops and cleans up in order.
     const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -170,7 +170,7 @@ function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeo
 
 /** Start a long-running command (memory section); the caller ends it. */
 function startLong(cmd: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
-  if (aborted) throw new Aborted('aborted');
+  if (isAborted()) throw new Aborted('aborted');
   const child = spawn(cmd, args, { env: env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   live.add(child);
   child.on('exit', () => live.delete(child));
@@ -191,15 +191,6 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Remove a container if it is still there (its state dir in our private root). */
@@ -359,48 +350,7 @@ function printNotes(): void {
   notes.length = 0;
 }
 
-function installSignalHandlers(): void {
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (aborted) {
-      process.stderr.write(`\nbench: ${sig} again; still cleaning up\n`);
-      return;
-    }
-    aborted = true;
-    process.stderr.write(`\nbench: ${sig}: stopping and cleaning up…\n`);
-    void cleanup().finally(() => {
-      printNotes();
-      process.exit(sig === 'SIGINT' ? 130 : 143);
-    });
-  };
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
-}
-
 // ---------------------------------------------------------------- statistics
-
-interface Stats {
-  n: number;
-  median: number;
-  p90: number;
-  mean: number;
-  min: number;
-  max: number;
-}
-
-function quantile(sorted: number[], q: number): number {
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
-
-function stats(samples: number[]): Stats | undefined {
-  if (!samples.length) return undefined;
-  const s = [...samples].sort((a, b) => a - b);
-  return {
-    n: s.length, median: quantile(s, 0.5), p90: quantile(s, 0.9), mean: s.reduce((a, b) => a + b, 0) / s.length,
-    min: s[0]!, max: s[s.length - 1]!,
-  };
-}
 
 function fmt(ms: number | undefined, digits = 1): string {
   if (ms === undefined || Number.isNaN(ms)) return '-';
@@ -694,7 +644,7 @@ async function until<T>(ms: number, f: () => T | undefined): Promise<T | undefin
   for (;;) {
     const v = f();
     if (v !== undefined) return v;
-    if (Date.now() > deadline || aborted) return undefined;
+    if (Date.now() > deadline || isAborted()) return undefined;
     await sleep(20);
   }
 }
@@ -880,14 +830,6 @@ function memTable(mems: Mem[]): string {
   return out.join('\n');
 }
 
-function gitState(): string {
-  const r = spawnSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
-  const head = r.status === 0 ? r.stdout.trim() : 'no commit';
-  const d = spawnSync('git', ['-C', REPO, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' });
-  const dirty = d.status === 0 && d.stdout.trim() ? ' (uncommitted changes)' : '';
-  return head + dirty;
-}
-
 function versionOf(argv: string[]): string {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 10000 });
   return (r.stdout || r.stderr || '').trim().split('\n')[0] ?? '';
@@ -901,7 +843,7 @@ async function main(): Promise<number> {
     process.stderr.write('bench: needs root (the runtimes create namespaces, cgroups and mounts)\n');
     return 2;
   }
-  installSignalHandlers();
+  installSignalHandlers(cleanup, printNotes);
   const runc = which('runc', ['/usr/sbin']);
   if (!runc) {
     process.stderr.write('bench: runc not found\n');
@@ -935,7 +877,7 @@ async function main(): Promise<number> {
   const header = [
     `berth runtime benchmark — ${new Date().toISOString()}`,
     `machine: ${cpus().length} CPU (${cpus()[0]?.model.trim() ?? '?'}), Linux ${release()}, node ${process.version}`,
-    `berth: ${gitState()}; shim ${BERTH_SHIM}`,
+    `berth: ${gitState(REPO)}; shim ${BERTH_SHIM}`,
     `runc: ${versionOf([runc, '--version'])}; crun: ${crunPath ? versionOf([crunPath, '--version']) : 'not installed'}`,
     `bundle: busybox rootfs (busybox --install -s), \`runc spec\` with terminal=false, root.path absolute, args ["/bin/true"]`,
     `load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (the figures are only as quiet as the machine)`,
@@ -1109,4 +1051,4 @@ try {
   await cleanup();
   printNotes();
 }
-if (!aborted) process.exit(exitCode);
+if (!isAborted()) process.exit(exitCode);
