@@ -7,7 +7,7 @@ import { dataPath, readIngest } from './ingest.js';
 import { gcRefs, scanMeta } from './labels.js';
 import { ALGORITHMS, ingestKey, type Layout } from './layout.js';
 import { isExpired, readLeases } from './leases.js';
-import { lockHolder, parseSideFile, pidAlive } from './lockfile.js';
+import { lockHolder, parseSideFile, pidAlive } from '../util/lockfile.js';
 import type { Problem, ProblemSeverity } from './types.js';
 
 export interface VerifyResult {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { lstatOrUndefined, readdirOrEmpty } from './blob-files.js';
 import { readIngest, removeIngest } from './ingest.js';
 import { checkRef, type Layout } from './layout.js';
-import { acquireLock, deadLockLeftovers, FileLock, lockHolder, tryAcquire } from './lockfile.js';
+import { acquireLock, deadLockLeftovers, FileLock, lockHolder, tryAcquire } from '../util/lockfile.js';
 import type { IngestStatus } from './types.js';
 
 const KEY_RE = /^[a-f0-9]{64}$/;

@@ -6,7 +6,7 @@ import { parseDigest, type DigestAlgorithm } from '../util/digest.js';
 import { fsError, isNoSpace } from '../util/fs-errors.js';
 import { createIngest, dataPath, hashFile, readIngest, removeIngest, writeExpected, type IngestExpected, type IngestState } from './ingest.js';
 import { checkRef, checkSize, type Layout } from './layout.js';
-import { acquireLock, type FileLock } from './lockfile.js';
+import { acquireLock, type FileLock } from '../util/lockfile.js';
 import type { Expected } from './types.js';
 import { ContentWriter, type Publish } from './writer.js';
 

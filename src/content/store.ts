@@ -25,7 +25,7 @@ import { abortIngest, cleanIngests, listIngests } from './ingest-admin.js';
 import { checkLabels, readLabels, writeLabels } from './labels.js';
 import { checkLeaseId, checkSize, Layout } from './layout.js';
 import { readLease, readLeases, writeLease } from './leases.js';
-import { withLock } from './lockfile.js';
+import { withLock } from '../util/lockfile.js';
 import { checkExpected, openContentWriter, type OpenWriterOptions } from './open-writer.js';
 import type { BlobInfo, Expected, GcResult, IngestStatus, Labels, Lease, Problem } from './types.js';
 import type { ContentWriter } from './writer.js';

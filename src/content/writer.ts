@@ -6,7 +6,7 @@ import { conflict, invalidArgument, unavailable } from '../util/errors.js';
 import { parseDigest, type Digest, type DigestAlgorithm } from '../util/digest.js';
 import { fsError, isNoSpace } from '../util/fs-errors.js';
 import { dataPath, hashFile, removeIngest, type IngestExpected, type IngestState } from './ingest.js';
-import type { FileLock } from './lockfile.js';
+import type { FileLock } from '../util/lockfile.js';
 import { checkLabels } from './labels.js';
 import { checkLeaseId, checkSize } from './layout.js';
 import type { IngestStatus, Labels } from './types.js';

@@ -5,9 +5,7 @@
 // keep snapshots from being removed.
 import { basename, dirname } from 'node:path';
 import { unavailable } from '../util/errors.js';
-import { deadLockLeftovers, pidAlive, withLock } from '../util/lockfile.js';
-
-export { pidAlive };
+import { deadLockLeftovers, withLock } from '../util/lockfile.js';
 
 export class StoreLock {
   private tail: Promise<unknown> = Promise.resolve();

@@ -4,7 +4,7 @@ import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'nod
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { unavailable } from '../util/errors.js';
-import { pidAlive } from './lock.js';
+import { pidAlive } from '../util/lockfile.js';
 import { mountAll, unmount } from './mount.js';
 import { OVERLAY_STYLE_OPTION, type Kind, type Mount } from './snapshotter.js';
 import { StoreSnapshotter, type NewKind } from './store.js';
