@@ -14,6 +14,9 @@ packages=(
   musl-tools       # builds berth-shim against musl: faster start-up (falls back to glibc)
   zstd             # zstd-compressed layers (Node 20 has no zstd in zlib)
   skopeo           # reads and writes docker-archive / OCI archives to check berth's save and load
+                   # and copies images into and out of berth's registry
+  docker-registry  # Docker's distribution 2.8: the reference registry berth's client pulls from and pushes to
+  openssl          # makes the test CA and certificates for registry TLS tests
 )
 
 missing=()
