@@ -24,6 +24,7 @@ export const notFound = (msg: string, cause?: unknown): BerthError => new BerthE
 export const conflict = (msg: string, cause?: unknown): BerthError => new BerthError('Conflict', msg, { cause });
 export const invalidArgument = (msg: string, cause?: unknown): BerthError =>
   new BerthError('InvalidArgument', msg, { cause });
+export const unauthorized = (msg: string, cause?: unknown): BerthError => new BerthError('Unauthorized', msg, { cause });
 export const forbidden = (msg: string, cause?: unknown): BerthError => new BerthError('Forbidden', msg, { cause });
 export const unavailable = (msg: string, cause?: unknown): BerthError => new BerthError('Unavailable', msg, { cause });
 export const internal = (msg: string, cause?: unknown): BerthError => new BerthError('Internal', msg, { cause });
