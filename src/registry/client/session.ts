@@ -139,7 +139,8 @@ export class Session implements RegistrySession {
   }
 
   private canFallBackToHttp(url: URL, err: unknown): boolean {
-    return this.endpoint.insecure && !this.plainHttp && url.protocol === 'https:' && url.host === this.endpoint.base.host && isBerthError(err, 'Unavailable');
+    // Requests already in flight when the first one found HTTPS failing retry over HTTP too.
+    return this.endpoint.insecure && url.protocol === 'https:' && url.host === this.endpoint.base.host && isBerthError(err, 'Unavailable');
   }
 
   private url(path: string): URL {
