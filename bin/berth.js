@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// berth: the Docker-style CLI. The daemon and its client arrive with issue 5;
-// until then this says so instead of pretending.
-process.stderr.write('berth: the berth CLI is not implemented yet; use berth-runtime to run OCI bundles (see README)\n');
-process.exitCode = 1;
+// berth: the Docker-style CLI (src/cli/main.ts).
+import { main } from '../dist/src/cli/main.js';
+
+process.exitCode = await main(process.argv.slice(2));
