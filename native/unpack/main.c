@@ -3,6 +3,7 @@
  *   berth-unpack apply <dir> overlay|native   < record stream (wire.h)
  *   berth-unpack scan <dir>                   > record stream of every entry (overlay upper dir)
  *   berth-unpack diff <lower> <upper>         > record stream of changes (native snapshots)
+ *   berth-unpack du <dir>                     > "<allocated bytes> <inodes>" (du -x, hardlinks once)
  *
  * The record stream comes from berth's TypeScript layer applier, which has already
  * parsed and policed the tar (names, whiteouts, limits). Every path is resolved with
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "apply.h"
+#include "du.h"
 #include "scan.h"
 
 #define MAX_PATH_BYTES 4096
@@ -92,8 +94,9 @@ int main(int argc, char **argv) {
   if (argc == 4 && !strcmp(argv[1], "apply")) rc = run_apply(argv[2], argv[3], &err);
   else if (argc == 3 && !strcmp(argv[1], "scan")) rc = scan_tree(argv[2], &err);
   else if (argc == 4 && !strcmp(argv[1], "diff")) rc = diff_trees(argv[2], argv[3], &err);
+  else if (argc == 3 && !strcmp(argv[1], "du")) rc = disk_usage(argv[2], &err);
   else {
-    fprintf(stderr, "usage: berth-unpack apply <dir> overlay|native | scan <dir> | diff <lower> <upper>\n");
+    fprintf(stderr, "usage: berth-unpack apply <dir> overlay|native | scan <dir> | diff <lower> <upper> | du <dir>\n");
     return 2;
   }
   if (rc < 0) {

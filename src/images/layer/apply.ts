@@ -14,7 +14,7 @@ import type { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
 import { BerthError, invalidArgument, internal, unavailable } from '../../util/errors.js';
 import { Digester, type Digest } from '../../util/digest.js';
-import { packageRoot } from '../../util/package-root.js';
+import { UNPACK_PATH } from '../../util/native-tools.js';
 import type { TarEntry } from '../tar/header.js';
 import { TarReader } from '../tar/reader.js';
 import { decompress, detectCompression, peekCompression, type Compression } from './compression.js';
@@ -22,7 +22,6 @@ import { FileTarSource } from '../tar/file-source.js';
 import { allowedXattrs, classifyWhiteout, cleanName, DEFAULT_LAYER_LIMITS, type LayerLimits } from './policy.js';
 import { encodeRecord, Op, RecordSink, type UnpackRecord } from './records.js';
 
-export const UNPACK_PATH = process.env.BERTH_UNPACK ?? join(packageRoot(), 'build/native/berth-unpack');
 /** berth-unpack's exit status for ENOSPC/EDQUOT (native/unpack/main.c). */
 const EXIT_NO_SPACE = 3;
 

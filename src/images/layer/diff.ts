@@ -7,7 +7,7 @@ import { internal } from '../../util/errors.js';
 import type { EntryType } from '../tar/header.js';
 import { ByteSource } from '../tar/reader.js';
 import { dataPadding, END_OF_ARCHIVE, entryHeader, type WriteEntry } from '../tar/writer.js';
-import { UNPACK_PATH } from './apply.js';
+import { UNPACK_PATH } from '../../util/native-tools.js';
 import { allowedXattrs, OPAQUE_MARKER, WHITEOUT_PREFIX } from './policy.js';
 import { decodeRecordHeader, decodeXattrs, Op, RECORD_HEADER_BYTES, type RecordHeader } from './records.js';
 
