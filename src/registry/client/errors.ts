@@ -2,6 +2,7 @@
 // error body) turned into BerthErrors worded as dockerd words them, so `berth pull` fails
 // with the messages people search for ("manifest unknown", "pull access denied …").
 import { BerthError, isBerthError, type ErrorCode } from '../../util/errors.js';
+import { isCertificateError } from './http.js';
 import type { Method, RegistryResponse } from './types.js';
 
 /** Error bodies are small; a huge one is not worth reading. */
@@ -108,7 +109,7 @@ export async function pullError(res: RegistryResponse, names: { familiarName: st
 
 /** Whether trying again may help: network trouble, a busy or broken server. Refusals are final. */
 export function isTransient(err: unknown): boolean {
-  if (isAbort(err)) return false;
+  if (isAbort(err) || isCertificateError(err)) return false;
   if (err instanceof RegistryError) return err.code === 'Unavailable';
   // The transport's own failures (connection refused, reset) are Unavailable or plain Node errors.
   if (isBerthError(err)) return err.code === 'Unavailable';

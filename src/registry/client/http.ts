@@ -125,6 +125,18 @@ async function writeBody(cr: import('node:http').ClientRequest, body: RequestBod
   await pipeline(Readable.from(body()), cr);
 }
 
+/** Node's codes for a peer certificate that does not verify: a configuration problem, not a flaky network. */
+const CERTIFICATE_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+export function isCertificateError(err: unknown): boolean {
+  const cause = err instanceof Error && err.name.startsWith('BerthError') ? (err as Error & { cause?: unknown }).cause : err;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && CERTIFICATE_CODES.has(code);
+}
+
 export function networkError(url: URL, err: unknown): Error {
   const e = err as NodeJS.ErrnoException;
   if (e?.name === 'AbortError') return e;
