@@ -1,8 +1,8 @@
 // The error codes of the OCI distribution spec (and the few extra ones Docker's
 // distribution uses), their HTTP statuses, and the JSON body both sides speak:
 //   {"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry","detail":…}]}
-// The server raises RegistryErrors; a client can turn a response body back into one,
-// so both agree on what a code means and which BerthError code it maps to.
+// The server raises RegistryErrors; the client reads the same bodies with parseErrorBody
+// (client/errors.ts words them as dockerd does).
 import { BerthError, type ErrorCode } from '../util/errors.js';
 
 export type RegistryErrorCode =
@@ -132,37 +132,4 @@ export function parseErrorBody(text: string): RegistryErrorEntry[] {
     out.push(entry);
   }
   return out;
-}
-
-/**
- * A RegistryError for a failed response: the first known code in the body, else one
- * chosen by status. `what` says what was asked ("GET /v2/x/manifests/latest").
- */
-export function errorFromResponse(status: number, bodyText: string, what: string): RegistryError {
-  const entries = parseErrorBody(bodyText);
-  const known = entries.find((e) => isRegistryErrorCode(e.code));
-  const code: RegistryErrorCode = known ? (known.code as RegistryErrorCode) : codeForStatus(status);
-  const message = known?.message || entries[0]?.message || REGISTRY_ERROR_CODES[code].message;
-  return new RegistryError(code, `${what}: ${status} ${code}: ${message}`, {
-    status,
-    detail: known?.detail,
-    more: entries.filter((e) => e !== known),
-  });
-}
-
-function codeForStatus(status: number): RegistryErrorCode {
-  switch (status) {
-    case 401:
-      return 'UNAUTHORIZED';
-    case 403:
-      return 'DENIED';
-    case 404:
-      return 'NAME_UNKNOWN';
-    case 405:
-      return 'UNSUPPORTED';
-    case 429:
-      return 'TOOMANYREQUESTS';
-    default:
-      return 'UNKNOWN';
-  }
 }

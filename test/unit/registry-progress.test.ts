@@ -15,7 +15,8 @@ import {
   shortId,
   statusMessage,
 } from '../../src/registry/client/progress.js';
-import { parseErrorBody, pullError, isTransient, unexpectedResponse } from '../../src/registry/client/errors.js';
+import { pullError, isTransient, unexpectedResponse } from '../../src/registry/client/errors.js';
+import { parseErrorBody } from '../../src/registry/errors.js';
 import { rangeMatches } from '../../src/registry/client/fetch-blob.js';
 import { uploadUrl, withQuery } from '../../src/registry/client/blob-upload.js';
 import { withSourceRepository, sourceRepositories, sourceLabelKey } from '../../src/registry/client/source-label.js';

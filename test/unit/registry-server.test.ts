@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import bcrypt from 'bcryptjs';
-import { RegistryError, errorBody, errorFromResponse, parseErrorBody, registryError } from '../../src/registry/errors.js';
+import { RegistryError, errorBody, parseErrorBody, registryError } from '../../src/registry/errors.js';
 import { Htpasswd } from '../../src/registry/server/auth.js';
 import { parseRange } from '../../src/registry/server/blobs.js';
 import { parseAddr } from '../../src/registry/server/cli.js';
@@ -194,18 +194,6 @@ describe('registry error bodies', () => {
     assert.deepEqual(parseErrorBody('<html>'), []);
     assert.deepEqual(parseErrorBody('{"errors":"x"}'), []);
     assert.deepEqual(parseErrorBody('{"errors":[{"code":1},{"code":"X"}]}'), [{ code: 'X', message: '' }]);
-  });
-
-  it('errorFromResponse: the first known code, else one for the status; BerthError codes follow', () => {
-    const e1 = errorFromResponse(404, '{"errors":[{"code":"CUSTOM","message":"c"},{"code":"BLOB_UNKNOWN","message":"gone"}]}', 'GET /v2/x/blobs/y');
-    assert.equal(e1.registryCode, 'BLOB_UNKNOWN');
-    assert.equal(e1.code, 'NotFound');
-    assert.match(e1.message, /^GET \/v2\/x\/blobs\/y: 404 BLOB_UNKNOWN: gone$/);
-    assert.deepEqual(e1.more, [{ code: 'CUSTOM', message: 'c' }]);
-    const e2 = errorFromResponse(401, '', 'GET /v2/');
-    assert.equal(e2.registryCode, 'UNAUTHORIZED');
-    assert.equal(e2.code, 'Unauthorized');
-    assert.equal(errorFromResponse(502, 'bad gateway', 'x').registryCode, 'UNKNOWN');
   });
 });
 
