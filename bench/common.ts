@@ -1,6 +1,9 @@
-// What both benchmarks need: Ctrl-C that cleans up, order statistics, and where the
-// figures came from (commit, dirty tree).
-import { spawnSync } from 'node:child_process';
+// What the benchmarks share: Ctrl-C that cleans up, order statistics, where the figures came
+// from (commit, dirty tree), and the process, mount and file helpers of layers.ts and registry.ts.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 let aborted = false;
 
@@ -66,4 +69,218 @@ export function gitState(repo: string): string {
   const head = r.status === 0 ? r.stdout.trim() : 'no commit';
   const d = spawnSync('git', ['-C', repo, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' });
   return head + (d.status === 0 && d.stdout.trim() ? ' (uncommitted changes)' : '');
+}
+
+// ---------------------------------------------------------------- shared by layers.ts and registry.ts
+
+/** Thrown by checkAborted() once a signal arrived; the benchmarks let it unwind to their clean-up. */
+export class Aborted extends Error {}
+
+export function checkAborted(): void {
+  if (aborted) throw new Aborted('aborted');
+}
+
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A command run to completion (stdin closed), with a timeout (default 120 s). */
+export function run(argv: string[], opts: { timeoutS?: number; env?: NodeJS.ProcessEnv } = {}): RunResult {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: (opts.timeoutS ?? 120) * 1000, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
+}
+
+export function which(cmd: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
+    const p = join(dir, cmd);
+    if (dir && existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export function sync(): void {
+  spawnSync('sync');
+}
+
+/** Children that a clean-up must kill (timedChild registers its own). */
+export const liveChildren = new Set<ChildProcess>();
+
+export function killLiveChildren(): void {
+  for (const child of liveChildren) {
+    if (child.pid === undefined) continue;
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
+export interface TimedResult {
+  ms: number;
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * A child process, timed from just before spawn to its exit (ms). stdout is kept only with
+ * keepStdout; onLine is told each line of it with the ms since the spawn when it arrived.
+ */
+export function timedChild(
+  argv: string[], timeoutS = 600,
+  opts: { keepStdout?: boolean; env?: NodeJS.ProcessEnv; onLine?: (line: string, ms: number) => void } = {},
+): Promise<TimedResult> {
+  return new Promise((resolvePromise) => {
+    const t0 = process.hrtime.bigint();
+    const piped = opts.keepStdout || opts.onLine !== undefined;
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', piped ? 'pipe' : 'ignore', 'pipe'], env: opts.env });
+    liveChildren.add(child);
+    let stderr = '';
+    let stdout = '';
+    let partial = '';
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.stdout?.setEncoding('utf8').on('data', (s: string) => {
+      stdout += s;
+      if (!opts.onLine) return;
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      const lines = (partial + s).split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) opts.onLine(l, ms);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutS * 1000);
+    let t1 = 0n;
+    child.on('exit', () => (t1 = process.hrtime.bigint()));
+    child.on('error', (err) => (stderr += String(err)));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      liveChildren.delete(child);
+      if (t1 === 0n) t1 = process.hrtime.bigint();
+      resolvePromise({ ms: Number(t1 - t0) / 1e6, status: signal ? null : code, stdout, stderr: stderr.trim() });
+    });
+  });
+}
+
+export const fmtMs = (ms: number | undefined): string => (ms === undefined ? '-' : ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
+
+/** Mount points at or under dir, deepest first. */
+export function mountsUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mp = line.split(' ')[4];
+    if (!mp) continue;
+    const path = mp.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (path === dir || path.startsWith(dir + '/')) out.push(path);
+  }
+  return out.sort((a, b) => b.length - a.length);
+}
+
+/**
+ * The end of a run: unmount everything at or under work (lazily, deepest first), then
+ * rm -rf --one-file-system it. What went wrong, and leftovers other than the run's own
+ * private mount, go to notes.
+ */
+export function removeWork(work: string, privateMount: string | undefined, notes: string[]): void {
+  for (const m of mountsUnder(work)) {
+    const r = spawnSync('umount', ['-l', m], { encoding: 'utf8' });
+    if (r.status !== 0 && m !== privateMount) notes.push(`umount ${m}: ${r.stderr.trim()}`);
+    else if (m !== privateMount) notes.push(`clean-up: unmounted leftover ${m}`);
+  }
+  const r = spawnSync('rm', ['-rf', '--one-file-system', work], { encoding: 'utf8' });
+  if (r.status !== 0) notes.push(`rm -rf ${work}: ${r.stderr.trim()}`);
+}
+
+/**
+ * A private filesystem for the targets, mounted at <work>/<kind>: a tmpfs of tmpfsSize, or an
+ * ext4 with a journal (like a usual Docker host) in an 8 GiB sparse file, loop-mounted (the loop
+ * device goes with the unmount). onMounted is told the mount point as soon as it exists, so a
+ * clean-up that runs meanwhile unmounts it.
+ */
+export function mountPrivateTarget(work: string, kind: 'tmpfs' | 'ext4', onMounted: (dir: string) => void, tmpfsSize = '2g'): string {
+  const base = join(work, kind);
+  mkdirSync(base);
+  if (kind === 'tmpfs') {
+    const r = run(['mount', '-t', 'tmpfs', '-o', `size=${tmpfsSize},mode=0755`, 'berth-bench', base]);
+    if (r.status !== 0) throw new Error(`mounting the tmpfs: ${r.stderr.trim()}`);
+    onMounted(base);
+  } else {
+    const img = join(work, 'ext4.img');
+    for (const argv of [
+      ['truncate', '-s', '8G', img],
+      ['mkfs.ext4', '-q', '-F', '-L', 'berth-bench', '-E', 'lazy_itable_init=0,lazy_journal_init=0', img],
+      ['mount', '-o', 'loop', img, base], // autoclear: the loop device goes with the unmount
+    ]) {
+      const r = run(argv, { timeoutS: 300 });
+      if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr.trim()}`);
+      if (argv[0] === 'mount') onMounted(base);
+    }
+  }
+  run(['mount', '--make-private', base]);
+  return base;
+}
+
+export function fsType(path: string): string {
+  const r = run(['findmnt', '-n', '-o', 'FSTYPE', '-T', path]);
+  return r.status === 0 ? r.stdout.trim() : '?';
+}
+
+export function uptime(): string {
+  return run(['uptime']).stdout.trim();
+}
+
+/** The 1-minute load average. */
+export function loadAverage1(): number {
+  return Number.parseFloat(readFileSafe('/proc/loadavg').split(' ')[0] ?? '') || 0;
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The last lines of a log file, joined with " | ". */
+export function tail(path: string, lines = 6): string {
+  try {
+    return readFileSync(path, 'utf8').trim().split('\n').slice(-lines).join(' | ');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Waits until pid is gone or a zombie; false after ms. */
+export async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (!pidAlive(pid) || readFileSafe(`/proc/${pid}/stat`).split(') ')[1]?.startsWith('Z')) return true;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return !pidAlive(pid);
+}
+
+/**
+ * The image config both layers.ts (docker-archive) and registry.ts (OCI layout) give the one
+ * minbase layer: the same bytes, so the same image ID in both.
+ */
+export function minbaseImageConfig(diffHex: string): { json: string; hex: string } {
+  const config = {
+    architecture: 'amd64',
+    os: 'linux',
+    created: '2025-05-20T00:00:00Z',
+    config: { Cmd: ['/bin/bash'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
+    rootfs: { type: 'layers', diff_ids: [`sha256:${diffHex}`] },
+    history: [{ created: '2025-05-20T00:00:00Z', created_by: 'debootstrap --variant=minbase bookworm (scripts/bench/make-rootfs.sh)' }],
+  };
+  const json = JSON.stringify(config);
+  return { json, hex: createHash('sha256').update(json).digest('hex') };
 }

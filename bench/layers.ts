@@ -17,28 +17,27 @@
 //   removesEach() for why); --tmpfs: a private 2 GiB tmpfs (no disk writeback in the figures);
 //   --ext4: a private journaled ext4 on a loop device. With either, the previous target is
 //   removed before each run.
-// - --docker: a private dockerd (its own data/exec root, pidfile and socket, no bridge, no
-//   iptables, no ip_forward change) times `docker load -i` of a docker-archive of the same
-//   layer against berth's loadImages() into an ImageStore.
+// - --docker: a private dockerd (bench/dockerd.ts: its own data/exec root, pidfile and socket,
+//   no bridge, no iptables, no ip_forward change) times `docker load -i` of a docker-archive of
+//   the same layer against berth's loadImages() into an ImageStore.
 //
 // Everything lives in one directory under the data dir (and the tmpfs/ext4 mounted inside it);
 // it is unmounted and removed, and each dockerd stopped by its pid, on success, failure, Ctrl-C
 // or SIGTERM. Timings are printed, never asserted.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import {
-  createReadStream, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync,
-  renameSync, rmSync, statSync, unlinkSync, writeFileSync, closeSync,
-} from 'node:fs';
-import { connect } from 'node:net';
+import { createReadStream, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { applyLayer, UNPACK_PATH, type ApplyResult } from '../src/images/layer/apply.js';
+import { applyLayer, type ApplyResult } from '../src/images/layer/apply.js';
+import { UNPACK_PATH } from '../src/util/native-tools.js';
 import { OverlaySnapshotter } from '../src/snapshots/overlay.js';
 import { writableDir } from '../src/snapshots/snapshotter.js';
-import { gitState, installSignalHandlers, isAborted, pidAlive, stats } from './common.js';
+import {
+  Aborted, checkAborted, fmtMs, fsType, gitState, installSignalHandlers, isAborted, killLiveChildren, minbaseImageConfig, mountPrivateTarget, removeWork, run, sha256File,
+  stats, sync, timedChild, uptime,
+} from './common.js';
+import { ensureDockerd, startDockerd, stopAllDockerds, stopDockerd, type DockerdState } from './dockerd.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const IMAGE_REF = 'berth-bench/bookworm-minbase:latest';
@@ -127,7 +126,6 @@ function parseOptions(argv: string[]): Options {
 // ---------------------------------------------------------------- state and clean-up
 
 const notes: string[] = [];
-const live = new Set<ChildProcess>();
 let work: string | undefined; // everything this run creates, under the data dir
 let privateMount: string | undefined; // the tmpfs or loop-mounted ext4 of --tmpfs / --ext4
 let snapshotter: OverlaySnapshotter | undefined;
@@ -135,122 +133,25 @@ let berthStore: StoreLike | undefined;
 let dockerd: DockerdState | undefined;
 let cleanupPromise: Promise<void> | undefined;
 
-interface DockerdState {
-  child: ChildProcess;
-  pid: number;
-  execRoot: string;
-  socket: string;
-  /** /etc/docker/key.json did not exist before this dockerd (20.10 writes its trust key there). */
-  keyJsonWasAbsent: boolean;
-}
-
-class Aborted extends Error {}
-
 function cleanup(): Promise<void> {
   cleanupPromise ??= (async () => {
-    for (const child of live) {
-      if (child.pid !== undefined) {
-        try {
-          process.kill(child.pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
-    if (dockerd) await stopDockerd(dockerd).catch((err: Error) => notes.push(`stopping dockerd: ${err.message}`));
+    killLiveChildren();
+    dockerd = undefined;
+    await stopAllDockerds(notes);
     if (berthStore) await berthStore.close?.().catch(() => undefined);
     if (snapshotter) await snapshotter.close().catch(() => undefined);
-    if (work) {
-      const under = mountsUnder(work);
-      for (const m of under) {
-        const r = spawnSync('umount', ['-l', m], { encoding: 'utf8' });
-        if (r.status !== 0 && m !== privateMount) notes.push(`umount ${m}: ${r.stderr.trim()}`);
-        else if (m !== privateMount) notes.push(`clean-up: unmounted leftover ${m}`);
-      }
-      const r = spawnSync('rm', ['-rf', '--one-file-system', work], { encoding: 'utf8' });
-      if (r.status !== 0) notes.push(`rm -rf ${work}: ${r.stderr.trim()}`);
-    }
+    if (work) removeWork(work, privateMount, notes);
   })();
   return cleanupPromise;
-}
-
-/** Mount points at or under dir, deepest first. */
-function mountsUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const mp = line.split(' ')[4];
-    if (!mp) continue;
-    const path = mp.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (path === dir || path.startsWith(dir + '/')) out.push(path);
-  }
-  return out.sort((a, b) => b.length - a.length);
 }
 
 function printNotes(): void {
   if (notes.length) process.stderr.write(`\nnotes:\n${notes.map((n) => `  - ${n}`).join('\n')}\n`);
 }
 
-function checkAborted(): void {
-  if (isAborted()) throw new Aborted('aborted');
-}
-
 // ---------------------------------------------------------------- helpers
 
-function run(argv: string[], opts: { timeoutS?: number; env?: NodeJS.ProcessEnv } = {}): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: (opts.timeoutS ?? 120) * 1000, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
-}
-
-function which(cmd: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
-    const p = join(dir, cmd);
-    if (dir && existsSync(p)) return p;
-  }
-  return undefined;
-}
-
-function sync(): void {
-  spawnSync('sync');
-}
-
-/** A child process, timed from just before spawn to its exit (ms). */
-function timedChild(argv: string[], timeoutS = 600): Promise<{ ms: number; status: number | null; stderr: string }> {
-  return new Promise((resolvePromise) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-    live.add(child);
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutS * 1000);
-    let t1 = 0n;
-    child.on('exit', () => (t1 = process.hrtime.bigint()));
-    child.on('error', (err) => (stderr += String(err)));
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      live.delete(child);
-      if (t1 === 0n) t1 = process.hrtime.bigint();
-      resolvePromise({ ms: Number(t1 - t0) / 1e6, status: signal ? null : code, stderr: stderr.trim() });
-    });
-  });
-}
-
-const fmtMs = (ms: number | undefined): string => (ms === undefined ? '-' : ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
 const mbps = (bytes: number, ms: number | undefined): number | undefined => (ms === undefined ? undefined : bytes / 1e6 / (ms / 1000));
-
-function fsType(path: string): string {
-  const r = run(['findmnt', '-n', '-o', 'FSTYPE', '-T', path]);
-  return r.status === 0 ? r.stdout.trim() : '?';
-}
-
-function uptime(): string {
-  return run(['uptime']).stdout.trim();
-}
-
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
 
 // ---------------------------------------------------------------- tree comparison
 
@@ -415,16 +316,7 @@ interface LoadModule {
 /** A docker-archive (`docker save` format) of the layer, built by hand once and cached. */
 async function dockerArchive(o: Options, tarPath: string): Promise<{ path: string; diffId: string; configDigest: string }> {
   const diffHex = await sha256File(tarPath);
-  const config = {
-    architecture: 'amd64',
-    os: 'linux',
-    created: '2025-05-20T00:00:00Z',
-    config: { Cmd: ['/bin/bash'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
-    rootfs: { type: 'layers', diff_ids: [`sha256:${diffHex}`] },
-    history: [{ created: '2025-05-20T00:00:00Z', created_by: 'debootstrap --variant=minbase bookworm (scripts/bench/make-rootfs.sh)' }],
-  };
-  const configJson = JSON.stringify(config);
-  const configHex = createHash('sha256').update(configJson).digest('hex');
+  const { json: configJson, hex: configHex } = minbaseImageConfig(diffHex);
   const out = join(o.data, `bookworm-minbase.docker-${configHex.slice(0, 12)}.tar`);
   if (existsSync(out)) return { path: out, diffId: `sha256:${diffHex}`, configDigest: `sha256:${configHex}` };
   const staging = mkdtempSync(join(o.data, 'docker-archive.'));
@@ -441,130 +333,6 @@ async function dockerArchive(o: Options, tarPath: string): Promise<{ path: strin
     rmSync(`${out}.tmp`, { force: true });
   }
   return { path: out, diffId: `sha256:${diffHex}`, configDigest: `sha256:${configHex}` };
-}
-
-function ensureDockerd(): { dockerd?: string; docker?: string; why?: string } {
-  let dockerdPath = which('dockerd');
-  if (!dockerdPath) {
-    process.stderr.write('docker: dockerd is not installed; apt-get install -y docker.io …\n');
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    let r = run(['apt-get', 'install', '-y', '-qq', 'docker.io'], { timeoutS: 900, env });
-    if (r.status !== 0) {
-      run(['apt-get', 'update', '-qq'], { timeoutS: 600, env });
-      r = run(['apt-get', 'install', '-y', '-qq', 'docker.io'], { timeoutS: 900, env });
-    }
-    dockerdPath = which('dockerd');
-    if (!dockerdPath) return { why: `apt-get install docker.io failed: ${(r.stderr.trim().split('\n').pop() ?? '').slice(0, 300)}` };
-    notes.push('docker: installed docker.io from Debian (its service was not started: policy-rc.d, no init system)');
-  }
-  // The client from the same package as the daemon, when there is one.
-  const docker = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : which('docker');
-  if (!docker) return { why: 'no docker client' };
-  return { dockerd: dockerdPath, docker };
-}
-
-function socketAnswers(path: string): Promise<boolean> {
-  return new Promise((res) => {
-    const s = connect(path);
-    s.on('connect', () => {
-      s.destroy();
-      res(true);
-    });
-    s.on('error', () => res(false));
-  });
-}
-
-async function startDockerd(dockerdPath: string, docker: string, dir: string, socket: string): Promise<DockerdState> {
-  if (existsSync(socket)) {
-    if (await socketAnswers(socket)) throw new Error(`${socket} is in use by another daemon; not touching it`);
-    unlinkSync(socket); // a stale socket of an earlier, killed run
-  }
-  const dataRoot = join(dir, 'data');
-  const execRoot = join(dir, 'exec');
-  for (const d of [dir, dataRoot, execRoot]) mkdirSync(d, { recursive: true });
-  const configFile = join(dir, 'daemon.json');
-  writeFileSync(configFile, '{}\n');
-  const logPath = join(dir, 'dockerd.log');
-  const log = openSync(logPath, 'a');
-  const keyJsonWasAbsent = !existsSync('/etc/docker/key.json');
-  const argv = [
-    '--data-root', dataRoot, '--exec-root', execRoot, '--pidfile', join(dir, 'docker.pid'),
-    '-H', `unix://${socket}`, '--config-file', configFile,
-    '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
-    '--storage-driver=overlay2', '--log-level=warn',
-  ];
-  const child = spawn(dockerdPath, argv, { stdio: ['ignore', log, log] });
-  closeSync(log);
-  live.add(child);
-  const state: DockerdState = { child, pid: child.pid!, execRoot, socket, keyJsonWasAbsent };
-  dockerd = state;
-  let exited: string | undefined;
-  child.on('exit', (code, signal) => {
-    live.delete(child);
-    exited = `dockerd exited (${signal ?? `status ${code}`})`;
-  });
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    checkAborted();
-    if (exited) throw new Error(`${exited} before answering: ${tail(logPath)}`);
-    const r = run([docker, '-H', `unix://${socket}`, 'version', '--format', '{{.Server.Version}}'], { timeoutS: 10 });
-    if (r.status === 0) break;
-    if (Date.now() > deadline) throw new Error(`dockerd did not answer within 90 s: ${tail(logPath)}`);
-    await new Promise((res) => setTimeout(res, 500));
-  }
-  return state;
-}
-
-function tail(path: string, lines = 6): string {
-  try {
-    return readFileSync(path, 'utf8').trim().split('\n').slice(-lines).join(' | ');
-  } catch {
-    return '(no log)';
-  }
-}
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (!pidAlive(pid) || readFileSafe(`/proc/${pid}/stat`).split(') ')[1]?.startsWith('Z')) return true;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  return !pidAlive(pid);
-}
-
-function readFileSafe(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** Stop the dockerd this run started (by its pid), then its managed containerd if it stayed. */
-async function stopDockerd(d: DockerdState): Promise<void> {
-  dockerd = undefined;
-  const containerdPidFile = join(d.execRoot, 'containerd', 'containerd.pid');
-  const containerdPid = Number.parseInt(readFileSafe(containerdPidFile), 10);
-  if (d.child.exitCode === null && d.child.signalCode === null) {
-    process.kill(d.pid, 'SIGTERM');
-    if (!(await waitGone(d.pid, 30_000))) {
-      notes.push(`dockerd ${d.pid} ignored SIGTERM for 30 s: SIGKILL`);
-      process.kill(d.pid, 'SIGKILL');
-      await waitGone(d.pid, 5_000);
-    }
-  }
-  // The containerd dockerd manages is started with our exec root on its command line: ours.
-  if (Number.isInteger(containerdPid) && pidAlive(containerdPid) && readFileSafe(`/proc/${containerdPid}/cmdline`).includes(d.execRoot)) {
-    process.kill(containerdPid, 'SIGTERM');
-    if (!(await waitGone(containerdPid, 10_000))) process.kill(containerdPid, 'SIGKILL');
-    notes.push(`docker: stopped the managed containerd (${containerdPid}) that outlived dockerd`);
-  }
-  rmSync(d.socket, { force: true });
-  if (d.keyJsonWasAbsent && existsSync('/etc/docker/key.json')) {
-    rmSync('/etc/docker/key.json', { force: true });
-    const note = 'docker: removed the /etc/docker/key.json (trust key) each dockerd of this run wrote';
-    if (!notes.includes(note)) notes.push(note);
-  }
 }
 
 interface LoadLines {
@@ -617,20 +385,19 @@ async function loadSection(o: Options, base: string, tarPath: string): Promise<L
   let docker: string | undefined;
   let dockerdPath: string | undefined;
   let daemons = 0;
-  const found = ensureDockerd();
+  const found = ensureDockerd(notes);
   if (!found.dockerd || !found.docker) out.dockerNote = `docker not measured: ${found.why}`;
   else {
     docker = found.docker;
     dockerdPath = found.dockerd;
     try {
-      await startDockerd(dockerdPath, docker, join(base, `docker-${daemons++}`), socket);
+      dockerd = await startDockerd(dockerdPath, docker, join(base, `docker-${daemons++}`), socket, notes);
       const info = run([docker, '-H', host, 'info', '--format', '{{.ServerVersion}} {{.Driver}} cgroup {{.CgroupVersion}}/{{.CgroupDriver}}']);
       out.dockerVersion = info.stdout.trim();
       if (!/overlay2/.test(info.stdout)) notes.push(`docker: storage driver is not overlay2: ${info.stdout.trim()}`);
     } catch (err) {
       out.dockerNote = `docker not measured: ${(err as Error).message}`;
       docker = undefined;
-      if (dockerd) await stopDockerd(dockerd).catch(() => undefined);
     }
   }
 
@@ -639,14 +406,17 @@ async function loadSection(o: Options, base: string, tarPath: string): Promise<L
   if (load && storeMod) berthStore = await openStore();
 
   const dockerOnce = async (): Promise<number | undefined> => {
-    if (!dockerd) await startDockerd(dockerdPath!, docker!, join(base, `docker-${daemons++}`), socket);
+    dockerd ??= await startDockerd(dockerdPath!, docker!, join(base, `docker-${daemons++}`), socket, notes);
     sync();
     const r = await timedChild([docker!, '-H', host, 'load', '-q', '-i', archive.path]);
     if (r.status !== 0) {
       out.dockerNote = `docker load failed: ${r.stderr.split('\n')[0]}`;
       return undefined;
     }
-    if (fresh) await stopDockerd(dockerd!);
+    if (fresh) {
+      await stopDockerd(dockerd!, notes);
+      dockerd = undefined;
+    }
     else {
       const rm = run([docker!, '-H', host, 'rmi', '-f', IMAGE_REF]);
       if (rm.status !== 0) notes.push(`docker rmi: ${rm.stderr.trim()}`);
@@ -714,7 +484,8 @@ async function loadSection(o: Options, base: string, tarPath: string): Promise<L
     if (!shown.length) break;
     process.stderr.write(`  ${timed ? `iteration ${i - o.warmup + 1}/${o.iterations}` : 'warm-up'} load: ${shown.join(', ')}\n`);
   }
-  if (dockerd) await stopDockerd(dockerd);
+  if (dockerd) await stopDockerd(dockerd, notes);
+  dockerd = undefined;
   if (berthStore) {
     await berthStore.close?.();
     berthStore = undefined;
@@ -767,30 +538,7 @@ async function main(): Promise<number> {
   const layers: Layer[] = o.formats.map((f) => ({ format: f, path: f === 'gzip' ? gzPath : tarPath, fileBytes: statSync(f === 'gzip' ? gzPath : tarPath).size }));
 
   work = mkdtempSync(join(o.data, 'run-'));
-  let base = work;
-  if (o.target === 'tmpfs') {
-    base = join(work, 'tmpfs');
-    mkdirSync(base);
-    const r = run(['mount', '-t', 'tmpfs', '-o', 'size=2g,mode=0755', 'berth-bench', base]);
-    if (r.status !== 0) throw new Error(`mounting the tmpfs: ${r.stderr.trim()}`);
-    privateMount = base;
-    run(['mount', '--make-private', base]);
-  } else if (o.target === 'ext4') {
-    base = join(work, 'ext4');
-    mkdirSync(base);
-    const img = join(work, 'ext4.img');
-    for (const argv of [
-      ['truncate', '-s', '8G', img],
-      ['mkfs.ext4', '-q', '-F', '-L', 'berth-bench', '-E', 'lazy_itable_init=0,lazy_journal_init=0', img],
-      ['mount', '-o', 'loop', img, base], // autoclear: the loop device goes with the unmount
-    ]) {
-      const r = run(argv, { timeoutS: 300 });
-      if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr.trim()}`);
-      if (argv[0] === 'mount') privateMount = base;
-    }
-    run(['mount', '--make-private', base]);
-  }
-
+  const base = o.target === 'disk' ? work : mountPrivateTarget(work, o.target, (dir) => (privateMount = dir));
 
   const header = [
     `berth layer benchmark — ${new Date().toISOString()}`,
