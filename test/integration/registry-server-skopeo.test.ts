@@ -12,6 +12,7 @@ import { MediaTypes, hostPlatform, type Descriptor } from '../../src/oci/image-s
 import { digestOf } from '../../src/util/digest.js';
 import { fetchRaw, makeHtpasswd, makeTls, removeDir, startCli, tempDir, type CliServer } from '../helpers/registry-server.js';
 import { BUSYBOX, makeRootfs } from '../helpers/runtime.js';
+import { Layout, tarDir } from '../helpers/registry-fixtures.js';
 
 const hasSkopeo = spawnSync('skopeo', ['--version']).status === 0;
 const skip = !existsSync(BUSYBOX) ? 'needs /bin/busybox (busybox-static)' : !hasSkopeo ? 'needs skopeo' : false;
@@ -41,28 +42,16 @@ interface Fixture {
   blobs: string[];
 }
 
-function putBlob(layout: string, data: Buffer, mediaType: string): Descriptor {
-  const digest = digestOf(data);
-  writeFileSync(join(layout, 'blobs/sha256', digest.slice(7)), data);
-  return { mediaType, digest, size: data.length };
-}
-
-function tarDir(dir: string, out: string): Buffer {
-  const r = run(['tar', '--numeric-owner', '--sort=name', '--mtime=@1700000000', '-C', dir, '-cf', out, '.']);
-  assert.equal(r.status, 0, r.stderr);
-  return readFileSync(out);
-}
-
 /** busybox:1 (a manifest) and busybox:multi (an index holding it) in one OCI layout. */
 function makeFixture(): Fixture {
   const rootfs = makeRootfs(join(work, 'src'));
   const extra = join(work, 'extra');
   mkdirSync(join(extra, 'etc'), { recursive: true });
   writeFileSync(join(extra, 'etc/motd'), 'pushed through berth registry\n');
-  const tars = [tarDir(rootfs, join(work, 'l1.tar')), tarDir(extra, join(work, 'l2.tar'))];
-  const layout = join(work, 'oci-src');
-  mkdirSync(join(layout, 'blobs/sha256'), { recursive: true });
-  const layers = [putBlob(layout, tars[0]!, MediaTypes.ociLayer), putBlob(layout, gzipSync(tars[1]!), MediaTypes.ociLayerGzip)];
+  const tars = [tarDir(work, rootfs), tarDir(work, extra)];
+  const oci = new Layout(join(work, 'oci-src'));
+  const layout = oci.dir;
+  const layers = [oci.put(tars[0]!, MediaTypes.ociLayer), oci.put(gzipSync(tars[1]!), MediaTypes.ociLayerGzip)];
   const p = hostPlatform();
   const cfg = {
     created: '2024-01-01T00:00:00Z',
@@ -72,10 +61,9 @@ function makeFixture(): Fixture {
     rootfs: { type: 'layers', diff_ids: tars.map((t) => digestOf(t)) },
     history: [{ created_by: 'busybox' }, { created_by: 'motd' }],
   };
-  const config = putBlob(layout, Buffer.from(JSON.stringify(cfg)), MediaTypes.ociConfig);
-  const manifest = putBlob(layout, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config, layers })), MediaTypes.ociManifest);
-  const index = putBlob(
-    layout,
+  const config = oci.put(Buffer.from(JSON.stringify(cfg)), MediaTypes.ociConfig);
+  const manifest = oci.put(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config, layers })), MediaTypes.ociManifest);
+  const index = oci.put(
     Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [{ ...manifest, platform: { architecture: p.architecture, os: p.os } }] })),
     MediaTypes.ociIndex,
   );
@@ -87,7 +75,6 @@ function makeFixture(): Fixture {
     ],
   };
   writeFileSync(join(layout, 'index.json'), JSON.stringify(top));
-  writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   return { layout, manifest, index, blobs: readdirSync(join(layout, 'blobs/sha256')).sort() };
 }
 
