@@ -239,13 +239,8 @@ export class RegistryStorage {
   // ---------------------------------------------------------------- manifests
 
   async getManifestLink(name: string, digest: Digest): Promise<ManifestLink | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.manifestLinkPath(name, digest), 'utf8');
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
-      throw fsError(err, `reading manifest link ${name}@${digest}`);
-    }
+    const text = await readOptional(this.manifestLinkPath(name, digest), `reading manifest link ${name}@${digest}`);
+    if (text === undefined) return undefined;
     let doc: { mediaType?: unknown; size?: unknown };
     try {
       doc = JSON.parse(text) as typeof doc;
@@ -271,14 +266,8 @@ export class RegistryStorage {
   // ---------------------------------------------------------------- tags
 
   async resolveTag(name: string, tag: string): Promise<Digest | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.tagPath(name, tag), 'utf8');
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
-      throw fsError(err, `reading tag ${name}:${tag}`);
-    }
-    const digest = text.trim();
+    const digest = (await readOptional(this.tagPath(name, tag), `reading tag ${name}:${tag}`))?.trim();
+    if (digest === undefined) return undefined;
     return isDigest(digest) ? digest : undefined;
   }
 
@@ -407,6 +396,17 @@ async function listDigests(dir: string): Promise<Digest[]> {
     }
   }
   return out.sort(compareBytes);
+}
+
+/** A small file's text; undefined when it (or a directory above it) is not there. */
+async function readOptional(path: string, doing: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw fsError(err, doing);
+  }
 }
 
 /** Remove a file; false when it was not there. */
