@@ -2,8 +2,8 @@
 // from (commit, dirty tree), and the process, mount and file helpers of layers.ts and registry.ts.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 let aborted = false;
 
@@ -283,4 +283,162 @@ export function minbaseImageConfig(diffHex: string): { json: string; hex: string
   };
   const json = JSON.stringify(config);
   return { json, hex: createHash('sha256').update(json).digest('hex') };
+}
+
+// ---------------------------------------------------------------- command line and main(), shared
+
+/** A flag's value as its handler wants it; a missing or bad one prints the usage and exits 2. */
+export interface FlagValue {
+  /** An integer ≥ min. */
+  int(min: number): number;
+  string(): string;
+  /** A path, made absolute. */
+  path(): string;
+  choice<C extends string>(choices: readonly C[]): C;
+  /** A comma-separated list, each item one of choices. */
+  list<C extends string>(choices: readonly C[]): C[];
+}
+
+/** Prints msg and the usage to stderr, exits 2. */
+export function usageError(usage: string, msg: string): never {
+  process.stderr.write(`bench: ${msg}\n${usage}`);
+  process.exit(2);
+}
+
+/**
+ * The benchmarks' command line: `--flag value` or `--flag=value`; --help/-h prints the usage
+ * and exits 0. onFlag is told each flag and returns false for one it does not know (usage, exit 2);
+ * boolean flags simply do not read their value.
+ */
+export function parseFlags(argv: string[], usage: string, onFlag: (flag: string, value: FlagValue) => boolean): void {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') {
+      process.stdout.write(usage);
+      process.exit(0);
+    }
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
+    let read = false;
+    const raw = (): string => {
+      read = true;
+      const v = inline ?? argv[++i];
+      return v === undefined ? usageError(usage, `${flag} needs a value`) : v;
+    };
+    const value: FlagValue = {
+      int(min) {
+        const v = raw();
+        const n = Number(v);
+        return Number.isInteger(n) && n >= min ? n : usageError(usage, `${flag} needs an integer ≥ ${min}, not ${JSON.stringify(v)}`);
+      },
+      string: raw,
+      path: () => resolve(raw()),
+      choice(choices) {
+        const v = raw();
+        return (choices as readonly string[]).includes(v) ? (v as (typeof choices)[number]) : usageError(usage, `${flag} takes ${choices.join(', ')}, not ${JSON.stringify(v)}`);
+      },
+      list(choices) {
+        const items = raw().split(',').filter(Boolean);
+        const bad = items.filter((v) => !(choices as readonly string[]).includes(v));
+        if (!items.length || bad.length) usageError(usage, `${flag} takes a comma-separated list of ${choices.join(', ')}${bad.length ? `, not ${bad.join(',')}` : ''}`);
+        return items as Array<(typeof choices)[number]>;
+      },
+    };
+    if (!onFlag(flag, value)) usageError(usage, `unknown argument ${arg}`);
+    if (inline !== undefined && !read) usageError(usage, `${flag} takes no value`);
+  }
+}
+
+/** Adds a note once. */
+export function addNote(notes: string[], note: string): void {
+  if (!notes.includes(note)) notes.push(note);
+}
+
+export function printNotes(notes: string[]): void {
+  if (notes.length) process.stderr.write(`\nnotes:\n${notes.map((n) => `  - ${n}`).join('\n')}\n`);
+}
+
+export interface BenchMainOptions {
+  /** What root is needed for, said when the benchmark is not run as root. */
+  rootNeededFor: string;
+  /** Stops and removes everything the benchmark started; may run twice (make it idempotent). */
+  cleanup: () => Promise<void>;
+  /** Printed to stderr at the very end, whatever happened. */
+  notes: string[];
+}
+
+/**
+ * The benchmarks' main() around body: the root check (exit 2), Ctrl-C/SIGTERM/SIGHUP that clean
+ * up (exit 130/143), an error's stack on stderr (exit 1), then the clean-up and the notes, then
+ * exit with body's code. Parse the options before, so that --help works without root.
+ */
+export async function runBenchMain(opts: BenchMainOptions, body: () => Promise<number>): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    process.stderr.write(`bench: needs root (${opts.rootNeededFor})\n`);
+    process.exit(2);
+  }
+  installSignalHandlers(opts.cleanup, () => printNotes(opts.notes));
+  let exitCode = 1;
+  try {
+    exitCode = await body();
+  } catch (err) {
+    // After a signal, what broke is the clean-up pulling things away: not worth a stack.
+    if (!(err instanceof Aborted) && !isAborted()) process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+  } finally {
+    await opts.cleanup();
+    if (!isAborted()) printNotes(opts.notes);
+  }
+  // After a signal its handler reports and exits (with 130/143) once its own clean-up is done.
+  if (!isAborted()) process.exit(exitCode);
+}
+
+/**
+ * The median of a[i]/b[i] with its range, "0.21x (0.18–0.30)": each pair ran back to back, so
+ * it shares the machine's conditions, which move under other people's work.
+ */
+export function pairedRatio(a: number[], b: number[]): string | undefined {
+  const n = Math.min(a.length, b.length);
+  if (!n) return undefined;
+  const s = stats(Array.from({ length: n }, (_, i) => a[i]! / b[i]!))!;
+  return `${s.median.toFixed(2)}x (${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
+}
+
+// ---------------------------------------------------------------- cgroup parents a daemon leaves behind
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/** Every `<hierarchy>/<name>` cgroup directory that exists now (v1 hierarchies and the v2 one). */
+export function cgroupParents(name: string): Set<string> {
+  const out = new Set<string>();
+  let hierarchies: string[] = [];
+  try {
+    hierarchies = readdirSync(CGROUP_ROOT);
+  } catch {
+    return out;
+  }
+  for (const h of ['', ...hierarchies]) {
+    const dir = join(CGROUP_ROOT, h, name);
+    if (existsSync(join(dir, 'cgroup.procs'))) out.add(realpathSync(dir)); // cpu -> cpu,cpuacct: once
+  }
+  return out;
+}
+
+/**
+ * rmdir of the `<hierarchy>/<name>` parents a daemon of this run created (dockerd makes
+ * /docker, berthd /berth, and neither removes them): only those absent in `before` and empty
+ * (rmdir of a cgroup fails while it has children or tasks, so one in use by another daemon stays).
+ */
+export function removeNewCgroupParents(name: string, before: Set<string>, notes: string[]): void {
+  const removed: string[] = [];
+  for (const dir of cgroupParents(name)) {
+    if (before.has(dir)) continue;
+    try {
+      rmdirSync(dir);
+      removed.push(dir);
+    } catch (err) {
+      notes.push(`cgroup ${dir} (made during this run) not removed: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+  if (removed.length) notes.push(`removed the ${removed.length} empty "${name}" cgroup parent(s) made during this run`);
 }

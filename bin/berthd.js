@@ -1,4 +1,7 @@
 #!/usr/bin/env node
-// berthd: the Docker Engine API daemon arrives with issue 5.
-process.stderr.write('berthd: the daemon is not implemented yet (see README)\n');
-process.exitCode = 1;
+// berthd: the Docker Engine API daemon (src/daemon/main.ts).
+import { main } from '../dist/src/daemon/main.js';
+
+process.exitCode = await main(process.argv.slice(2));
+// Handles of running containers' watchers are unref'd; nothing else should keep us alive.
+process.exit();

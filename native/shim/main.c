@@ -189,6 +189,8 @@ static void create_container(struct shim *s) {
   if (s->fifo_fd >= 0) close(s->fifo_fd);
   if (s->cgroup_into_fd >= 0) close(s->cgroup_into_fd);
   int wait_after_create = program_find(&s->prog, OP_WAIT_AFTER_CREATE) != NULL;
+  /* Stage 1 (MSG_INIT_PID) and the init (MSG_READY) write to the same socket: READY can come first. */
+  int ready_seen = 0;
   for (;;) {
     struct msg m;
     char data[MSG_MAX_DATA + 1];
@@ -218,6 +220,10 @@ static void create_container(struct shim *s) {
           msg_send(s->shim_stage_fd, MSG_GO, s->init_pid, 0, NULL, 0);
         }
         waitpid(stage1, NULL, 0); /* the init is already on its way */
+        if (ready_seen) {
+          if (s->mode != MODE_MONITOR) forward_to_caller(s, MSG_READY, &err);
+          return;
+        }
         break;
       case MSG_HOOKS:
         forward_to_caller(s, MSG_HOOKS, &err);
@@ -227,7 +233,12 @@ static void create_container(struct shim *s) {
         s->pty_master = fd;
         break;
       case MSG_READY:
-        forward_to_caller(s, MSG_READY, &err);
+        if (s->init_pid < 0) {
+          ready_seen = 1;
+          break;
+        }
+        /* A monitor reports ready itself, once attach.sock and ctl.sock listen. */
+        if (s->mode != MODE_MONITOR) forward_to_caller(s, MSG_READY, &err);
         return;
       case MSG_ERROR:
         err.op = m.a;
@@ -255,13 +266,13 @@ static int run_monitor(struct shim *s) {
     cfg.oom_v2_dir = *op_str(op, 1) ? op_str(op, 1) : NULL;
   }
   if ((op = program_find(&s->prog, OP_MONITOR_STDIN))) cfg.stdin_once = (int)op_u64(op, 1);
-  struct monitor_io io = {.stdin_fd = s->parent_stdio[0], .stdout_fd = s->parent_stdio[1], .stderr_fd = s->parent_stdio[2]};
+  struct monitor_io io = {.stdin_fd = s->parent_stdio[0], .stdout_fd = s->parent_stdio[1], .stderr_fd = s->parent_stdio[2],
+                          .ready_fd = s->caller_fd};
   if (s->terminal) {
     io.stdout_fd = s->pty_master;
     io.stdin_fd = op && op_u64(op, 0) ? dup(s->pty_master) : -1;
     io.stderr_fd = -1;
   }
-  close(s->caller_fd);
   return monitor_run(&cfg, s->init_pid, &io);
 }
 

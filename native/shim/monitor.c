@@ -5,6 +5,7 @@
  * lets attach clients take the rest of their output and returns. */
 #include "io.h"
 #include "monitor_internal.h"
+#include "sync.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -296,6 +297,18 @@ static int finish(struct monitor *m) {
 
 #define MAX_POLL (5 + 1 + MON_ATTACH_MAX_CLIENTS + 1 + MON_CTL_MAX_CLIENTS)
 
+/* Tell the caller the monitor is serving (or why it cannot), then let go of its socket. */
+static void report_ready(struct monitor_io *io, pid_t pid, const struct berr *err) {
+  if (io->ready_fd < 0)
+    return;
+  if (err)
+    msg_send_error(io->ready_fd, err);
+  else
+    msg_send(io->ready_fd, MSG_READY, pid, 0, NULL, 0);
+  close(io->ready_fd);
+  io->ready_fd = -1;
+}
+
 int monitor_run(const struct monitor_config *cfg, pid_t container_pid, struct monitor_io *io) {
   struct monitor m;
   memset(&m, 0, sizeof m);
@@ -320,8 +333,10 @@ int monitor_run(const struct monitor_config *cfg, pid_t container_pid, struct mo
       if (left[i] >= 0 && (i == 0 || left[i] != left[i - 1]))
         close(left[i]);
     io->stdin_fd = io->stdout_fd = io->stderr_fd = -1;
+    report_ready(io, container_pid, &err);
     return give_up(&m, "setup", &err);
   }
+  report_ready(io, container_pid, NULL);
 
   enum phase phase = RUNNING;
   long long deadline = 0;

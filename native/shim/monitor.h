@@ -25,6 +25,8 @@ struct monitor_io {
   int stdin_fd;  /* write end feeding the container's stdin, -1 when none */
   int stdout_fd; /* read end of the container's stdout, or the pty master */
   int stderr_fd; /* read end of the container's stderr, -1 with a terminal */
+  /* The caller's socket: told MSG_READY once the sockets listen (or MSG_ERROR), then closed; -1: none. */
+  int ready_fd;
 };
 
 /* Runs until the container process exits and its output is drained; writes the

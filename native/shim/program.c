@@ -24,7 +24,7 @@ static const struct op_shape shapes[] = {
     {OP_OOM_SCORE_ADJ, "s"}, {OP_RLIMIT, "uuus"}, {OP_UMASK, "u"}, {OP_USER, "uubu"},
     {OP_CHDIR, "s"}, {OP_CLOEXEC_FROM, "u"}, {OP_NO_NEW_PRIVS, ""}, {OP_CAPS_BOUNDING, "u"},
     {OP_CAPS, "uuuu"}, {OP_SECCOMP, "bu"}, {OP_LSM_LABEL, "ss"}, {OP_EXEC_FIFO, "s"},
-    {OP_REPORT_READY, ""}, {OP_WAIT_START, ""}, {OP_EXEC, "sbb"}, {OP_PERSONALITY, "u"},
+    {OP_REPORT_READY, ""}, {OP_WAIT_START, ""}, {OP_EXEC, "sbb"}, {OP_PERSONALITY, "u"}, {OP_LOOPBACK_UP, ""}, {OP_MOUNT_ROOTFS, "sssss"},
 };
 
 static const char *shape_of(uint16_t code) {

@@ -75,6 +75,9 @@ enum op_code {
   OP_PERSONALITY = 60,   /* u64 */
   OP_CGROUPNS = 61,      /* create the cgroup namespace (the init is in its cgroups by now) */
   OP_SESSION_KEYRING = 62, /* str name: join a new session keyring (runc's default) */
+  OP_LOOPBACK_UP = 63,
+  OP_MOUNT_ROOTFS = 64,  /* str target (host path), str fstype, str source, str data, str cwd ("": none):
+                            the container's root filesystem, mounted in its own mount namespace */   /* bring "lo" up in the (new) network namespace, as Docker's sandbox does */
 };
 
 enum shim_mode {

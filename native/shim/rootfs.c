@@ -204,6 +204,21 @@ int rootfs_setup(struct rootfs *r, const struct op *op, struct berr *err) {
   return 0;
 }
 
+int rootfs_mount_snapshot(const struct op *op, struct berr *err) {
+  const char *target = op_str(op, 0), *fstype = op_str(op, 1), *source = op_str(op, 2), *data = op_str(op, 3), *cwd = op_str(op, 4);
+  /* Compacted overlay options name lowerdirs relative to cwd (they must fit in one page). */
+  if (*cwd && chdir(cwd) < 0) return berr_sys(err, "changing to %s for the rootfs mount", cwd);
+  unsigned long flags = strcmp(fstype, "bind") == 0 ? MS_BIND | MS_REC : 0;
+  int rc = mount(source, target, flags ? NULL : fstype, flags, flags ? NULL : data);
+  int saved = errno;
+  if (*cwd && chdir("/") < 0) return berr_sys(err, "changing back to /");
+  errno = saved;
+  if (rc < 0) return berr_sys(err, "mounting the %s root filesystem on %s", fstype, target);
+  if (flags && strstr(data, "ro") && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+    return berr_sys(err, "making the root filesystem %s read-only", target);
+  return 0;
+}
+
 int rootfs_propagation(const struct op *op, struct berr *err) {
   unsigned long flags = (unsigned long)op_u64(op, 0);
   if (mount(NULL, "/", NULL, flags | MS_REC, NULL) < 0) return berr_sys(err, "setting the propagation of /");

@@ -14,6 +14,8 @@ struct rootfs {
 int rootfs_open_in(const struct rootfs *r, const char *path, int flags, struct berr *err);
 int rootfs_touch(const struct rootfs *r, const char *path, struct berr *err);
 int rootfs_setup(struct rootfs *r, const struct op *op, struct berr *err);
+/* OP_MOUNT_ROOTFS: mount the snapshot (overlay with relative lowerdirs from cwd, or a bind) at the rootfs path. */
+int rootfs_mount_snapshot(const struct op *op, struct berr *err);
 int rootfs_propagation(const struct op *op, struct berr *err);
 int rootfs_mount(struct rootfs *r, const struct op *op, struct berr *err);
 int rootfs_mknod(struct rootfs *r, const struct op *op, struct berr *err);

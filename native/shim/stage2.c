@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/personality.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,6 +125,23 @@ static int host_pid_from_proc(void) {
   return line ? atoi(line + 8) : 0;
 }
 
+/* A new network namespace starts with "lo" down; Docker's sandbox brings it up. */
+static int loopback_up(struct berr *err) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return berr_sys(err, "socket for lo");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "lo");
+  int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+  if (rc == 0 && !(ifr.ifr_flags & IFF_UP)) {
+    ifr.ifr_flags |= IFF_UP;
+    rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+  }
+  if (rc < 0) berr_sys(err, "bringing lo up");
+  close(fd);
+  return rc < 0 ? -1 : 0;
+}
+
 static int run_op(struct init *in, const struct op *op, struct berr *err) {
   struct shim *s = in->s;
   switch (op->code) {
@@ -133,6 +153,7 @@ static int run_op(struct init *in, const struct op *op, struct berr *err) {
       return 0;
     case OP_SYSCTL: return sysctl(op, err);
     case OP_ROOT_PROPAGATION: return rootfs_propagation(op, err);
+    case OP_MOUNT_ROOTFS: return rootfs_mount_snapshot(op, err);
     case OP_ROOTFS: return rootfs_setup(&in->root, op, err);
     case OP_MOUNT: return rootfs_mount(&in->root, op, err);
     case OP_MKNOD: return rootfs_mknod(&in->root, op, err);
@@ -168,6 +189,7 @@ static int run_op(struct init *in, const struct op *op, struct berr *err) {
     case OP_PERSONALITY:
       if (personality((unsigned long)op_u64(op, 0)) < 0) return berr_sys(err, "setting the personality");
       return 0;
+    case OP_LOOPBACK_UP: return loopback_up(err);
     case OP_EXEC: do_exec(in, op);
     default: return 0; /* shim and stage-1 ops */
   }

@@ -12,7 +12,7 @@ enum msg_type {
   MSG_GO = 1,       /* continue; a = the init's host pid when sent to stage 2 */
   MSG_CREATED = 2,  /* the init exists: a = pid */
   MSG_HOOKS = 3,    /* stage 2 reached OP_SYNC_HOOKS */
-  MSG_READY = 4,    /* created and waiting for start: a = pid */
+  MSG_READY = 4,    /* created and waiting for start: a = pid (monitor mode: once its sockets listen) */
   MSG_ERROR = 5,    /* a = op index, b = errno, data = message */
   MSG_USERNS = 6,   /* stage 1 made a user namespace: a = its pid */
   MSG_INIT_PID = 7, /* stage 1 forked the init: a = its pid */

@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
     die("PR_SET_CHILD_SUBREAPER");
 
-  struct monitor_io io = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+  struct monitor_io io = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .ready_fd = -1};
   pid_t pid;
   if (cfg.terminal) {
     int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);

@@ -190,12 +190,24 @@ static int create_entry(struct applier *a, int parent_fd, const char *base, int 
   }
 }
 
+/* The error moby's archive.Unpack gives for NoOverwriteDirNonDir, with the container's path. */
+static int check_dir_nondir(int parent_fd, const char *base, const struct unpack_rec *r, struct berr *err) {
+  struct stat st;
+  if (fstatat(parent_fd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) return 0;
+  if (S_ISDIR(st.st_mode) && r->op != UOP_DIR)
+    return berr_msg(err, "cannot overwrite directory \"/%s\" with non-directory", r->path);
+  if (!S_ISDIR(st.st_mode) && r->op == UOP_DIR)
+    return berr_msg(err, "cannot overwrite non-directory \"/%s\" with directory", r->path);
+  return 0;
+}
+
 int apply_record(struct applier *a, const struct unpack_rec *r, struct berr *err) {
   const char *base;
   int parent_fd = tree_parent(&a->tree, r->path, &base, err);
   if (parent_fd < 0) return -1;
   if (r->op == UOP_WHITEOUT) return do_whiteout(a, parent_fd, base, r, err);
   if (r->op == UOP_OPAQUE) return do_opaque(a, parent_fd, base, r, err);
+  if (a->no_overwrite_dir_nondir && check_dir_nondir(parent_fd, base, r, err) < 0) return -1;
   /* Create first (every create is exclusive and consumes no input when it fails): in a fresh
    * snapshot nothing is in the way, so the replace check runs only when something is. */
   int rc = create_entry(a, parent_fd, base, 0, r, err);

@@ -11,6 +11,8 @@ struct applier {
   struct tree tree;
   struct input in;
   enum whiteout_style style;
+  /* docker cp's NoOverwriteDirNonDir: never replace a directory by a non-directory or the reverse. */
+  int no_overwrite_dir_nondir;
   /* Directory times are set last: creating entries inside a directory changes its mtime. */
   struct dir_time {
     char *path;

@@ -4,6 +4,10 @@
  *   berth-unpack scan <dir>                   > record stream of every entry (overlay upper dir)
  *   berth-unpack diff <lower> <upper>         > record stream of changes (native snapshots)
  *   berth-unpack du <dir>                     > "<allocated bytes> <inodes>" (du -x, hardlinks once)
+ *   berth-unpack resolve|stat|pack <root> <path>   docker cp inside a container root (pack.c)
+ *
+ * apply takes a fourth argument, no-overwrite-dir-nondir, for docker cp's option of that
+ * name: an entry may not replace a directory with a non-directory or the reverse.
  *
  * The record stream comes from berth's TypeScript layer applier, which has already
  * parsed and policed the tar (names, whiteouts, limits). Every path is resolved with
@@ -16,6 +20,7 @@
 
 #include "apply.h"
 #include "du.h"
+#include "pack.h"
 #include "scan.h"
 
 #define MAX_PATH_BYTES 4096
@@ -74,11 +79,13 @@ static int read_record(struct input *in, struct unpack_rec *r, struct berr *err)
   return 0;
 }
 
-static int run_apply(const char *dir, const char *style, struct berr *err) {
+static int run_apply(const char *dir, const char *style, const char *flag, struct berr *err) {
   struct applier a = {0};
   if (!strcmp(style, "overlay")) a.style = STYLE_OVERLAY;
   else if (!strcmp(style, "native")) a.style = STYLE_NATIVE;
   else return berr_msg(err, "unknown whiteout style %s (want overlay or native)", style);
+  if (flag && strcmp(flag, "no-overwrite-dir-nondir")) return berr_msg(err, "unknown apply option %s", flag);
+  a.no_overwrite_dir_nondir = flag != NULL;
   if (tree_open(&a.tree, dir, err) < 0 || input_init(&a.in, 0, err) < 0) return -1;
   for (;;) {
     struct unpack_rec r;
@@ -90,17 +97,22 @@ static int run_apply(const char *dir, const char *style, struct berr *err) {
 
 int main(int argc, char **argv) {
   struct berr err = {.op = -1};
-  int rc;
-  if (argc == 4 && !strcmp(argv[1], "apply")) rc = run_apply(argv[2], argv[3], &err);
+  int rc, not_found_exit = 0;
+  if ((argc == 4 || argc == 5) && !strcmp(argv[1], "apply")) rc = run_apply(argv[2], argv[3], argv[4], &err);
   else if (argc == 3 && !strcmp(argv[1], "scan")) rc = scan_tree(argv[2], &err);
   else if (argc == 4 && !strcmp(argv[1], "diff")) rc = diff_trees(argv[2], argv[3], &err);
   else if (argc == 3 && !strcmp(argv[1], "du")) rc = disk_usage(argv[2], &err);
+  else if (argc == 4 && !strcmp(argv[1], "resolve")) rc = pack_resolve(argv[2], argv[3], &err);
+  else if (argc == 4 && !strcmp(argv[1], "stat")) rc = pack_stat(argv[2], argv[3], &err), not_found_exit = 1;
+  else if (argc == 4 && !strcmp(argv[1], "pack")) rc = pack_tree(argv[2], argv[3], &err), not_found_exit = 1;
   else {
-    fprintf(stderr, "usage: berth-unpack apply <dir> overlay|native | scan <dir> | diff <lower> <upper> | du <dir>\n");
+    fprintf(stderr, "usage: berth-unpack apply <dir> overlay|native [no-overwrite-dir-nondir] | scan <dir> | "
+                    "diff <lower> <upper> | du <dir> | resolve|stat|pack <root> <path>\n");
     return 2;
   }
   if (rc < 0) {
     fprintf(stderr, "berth-unpack: %s\n", err.msg);
+    if (not_found_exit && err.errnum == ENOENT) return EXIT_NOT_FOUND;
     /* A full disk is the host's condition, not the layer's fault: callers report it differently. */
     return err.errnum == ENOSPC || err.errnum == EDQUOT ? EXIT_NO_SPACE : 1;
   }

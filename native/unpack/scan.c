@@ -312,3 +312,17 @@ int diff_trees(const char *lower, const char *upper, struct berr *err) {
   if (emit(&s, UOP_END, NULL, "", NULL, NULL, 0, 0, err) < 0) return -1;
   return flush_out(&s.out, err);
 }
+
+int scan_entry(int parent_fd, const char *name, struct berr *err) {
+  static struct scanner s;
+  struct stat st;
+  if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return berr_sys(err, "inspecting %s", name);
+  if (report(&s, parent_fd, name, &st, ".", err) < 0) return -1;
+  if (S_ISDIR(st.st_mode)) {
+    cleanup_fd int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return berr_sys(err, "opening %s", name);
+    if (walk_all(&s, fd, "", err) < 0) return -1;
+  }
+  if (emit(&s, UOP_END, NULL, "", NULL, NULL, 0, 0, err) < 0) return -1;
+  return flush_out(&s.out, err);
+}

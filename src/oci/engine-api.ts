@@ -150,6 +150,8 @@ export interface HostConfig extends Resources {
   MaskedPaths?: string[] | null;
   ReadonlyPaths?: string[] | null;
   Annotations?: StringMap | null;
+  /** [height, width] of the terminal at create (API 1.42+). */
+  ConsoleSize?: [number, number] | null;
 }
 
 export interface EndpointSettings {

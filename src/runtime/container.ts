@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { conflict, errnoCode, invalidArgument, notFound, BerthError } from '../util/errors.js';
 import { detectLayout, openCgroupManager, type CgroupManager } from './cgroups/index.js';
 import type { CgroupHierarchy } from './plan-cgroup-mounts.js';
+import type { RootfsMount } from './plan-rootfs.js';
 import { deviceRules } from './devices-default.js';
 import { runHooks } from './hooks.js';
 import { CLONE_NEW } from './linux-constants.js';
@@ -38,6 +39,18 @@ export interface CreateOptions {
   monitor?: MonitorOptions;
   /** Called after the init exists, before mounts (network wiring). */
   onCreated?: (pid: number) => Promise<void>;
+  /** Bring "lo" up in a new network namespace (berthd). */
+  loopbackUp?: boolean;
+  /** Mount the root filesystem (a snapshot) inside the container's mount namespace. */
+  rootfsMounts?: readonly RootfsMount[];
+}
+
+/** An exec whose shim stays as its monitor (berthd): attach.sock, ctl.sock and exit in `stateDir`. */
+export interface MonitoredExec {
+  stateDir: string;
+  /** The process waits here before exec until `startExec` writes to it, so nothing it prints is lost. */
+  execFifo: string;
+  monitor: MonitorOptions;
 }
 
 /** The `exit` file berth-shim's monitor writes when the container exits. */
@@ -52,6 +65,8 @@ export interface Created {
   record: ContainerRecord;
   session: ShimSession;
 }
+
+const SECCOMP_CACHE_SIZE = 16;
 
 const NS_PROC_NAMES: Record<string, string> = {
   user: 'user', ipc: 'ipc', uts: 'uts', network: 'net', pid: 'pid', cgroup: 'cgroup', time: 'time', mount: 'mnt',
@@ -100,6 +115,7 @@ export class Runtime {
   readonly store: StateStore;
   private readonly host: HostFacts;
   private readonly warn: (msg: string) => void;
+  private readonly seccompCache = new Map<string, SeccompProgram>();
 
   constructor(private readonly opts: RuntimeOptions) {
     this.store = new StateStore(opts.root);
@@ -114,8 +130,15 @@ export class Runtime {
   /** The seccomp compiler and its syscall tables load only when a spec asks for a filter. */
   private async seccompFor(spec: Spec): Promise<SeccompProgram | undefined> {
     if (!spec.linux?.seccomp) return undefined;
+    // A daemon starts many containers with the same profile: compile each profile once.
+    const key = JSON.stringify(spec.linux.seccomp);
+    const cached = this.seccompCache.get(key);
+    if (cached) return cached;
     const { compileSeccomp } = await import('./seccomp/index.js');
-    return compileSeccomp(spec.linux.seccomp, this.host.arch);
+    const program = compileSeccomp(spec.linux.seccomp, this.host.arch);
+    if (this.seccompCache.size >= SECCOMP_CACHE_SIZE) this.seccompCache.delete(this.seccompCache.keys().next().value!);
+    this.seccompCache.set(key, program);
+    return program;
   }
 
   async create(id: string, o: CreateOptions): Promise<Created> {
@@ -145,7 +168,7 @@ export class Runtime {
         id, bundle, rootfs, spec, mode, stateDir: dir, preserveFds: o.preserveFds ?? 0, consoleSocket: o.consoleSocket,
         cgroup: cgroupPlan, seccomp, monitor, host: this.host, warn: this.warn,
         execFifo: o.startImmediately ? undefined : this.store.fifo(id), noPivot: o.noPivot ?? false, noNewKeyring: o.noNewKeyring,
-        waitAfterCreate: o.onCreated !== undefined,
+        waitAfterCreate: o.onCreated !== undefined, loopbackUp: o.loopbackUp, rootfsMounts: o.rootfsMounts,
       });
       const hookState = (p: number, status: State['status']): State => ({ ...ociState(this.recordStub(id, bundle, rootfs, spec, p), status), pid: p });
       const session = await spawnShim({
@@ -296,8 +319,13 @@ export class Runtime {
 
   /** A monitored container's exit record (written by the shim), once it has exited. */
   exitRecord(id: string): MonitorExit | undefined {
+    return this.exitRecordIn(this.store.dir(id));
+  }
+
+  /** The exit record a monitoring shim left in `dir` (a container's or an exec's state directory). */
+  exitRecordIn(dir: string): MonitorExit | undefined {
     try {
-      return JSON.parse(readFileSync(join(this.store.dir(id), 'exit'), 'utf8')) as MonitorExit;
+      return JSON.parse(readFileSync(join(dir, 'exit'), 'utf8')) as MonitorExit;
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return undefined;
       throw err;
@@ -326,6 +354,11 @@ export class Runtime {
     this.managerOf(rec).thaw();
   }
 
+  /** The container's cgroups (for stats). */
+  cgroupOf(id: string): CgroupManager {
+    return this.managerOf(this.load(id));
+  }
+
   pids(id: string): number[] {
     const rec = this.load(id);
     if (this.status(rec) === 'stopped') return [];
@@ -347,7 +380,7 @@ export class Runtime {
     this.store.save({ ...rec, spec: { ...rec.spec, linux } });
   }
 
-  async exec(id: string, proc: Process, o: { consoleSocket?: string; pidFile?: string; detach: boolean; preserveFds?: number; ignorePaused?: boolean }): Promise<ShimSession> {
+  async exec(id: string, proc: Process, o: { consoleSocket?: string; pidFile?: string; detach: boolean; preserveFds?: number; ignorePaused?: boolean; monitored?: MonitoredExec }): Promise<ShimSession> {
     const rec = this.load(id);
     const status = this.status(rec);
     if (status === 'paused' && !o.ignorePaused) throw conflict(`container ${id} is paused; unpause it first`);
@@ -358,12 +391,14 @@ export class Runtime {
       .map((t) => ({ type: CLONE_NEW[t as keyof typeof CLONE_NEW], path: `/proc/${rec.pid}/ns/${NS_PROC_NAMES[t]}` }));
     const spec = rec.spec;
     const seccomp = await this.seccompFor(spec);
+    const m = o.monitored;
     const ops = planExec({
-      mode: o.detach ? 'exit' : 'wait', preserveFds: o.preserveFds ?? 0, consoleSocket: o.consoleSocket,
+      mode: m ? 'monitor' : o.detach ? 'exit' : 'wait', preserveFds: o.preserveFds ?? 0, consoleSocket: o.consoleSocket,
+      stateDir: m?.stateDir, monitor: m?.monitor, execFifo: m?.execFifo,
       cgroup: { ...cgroupJoin(this.managerOf(rec), spec), hierarchies: [] }, seccomp, host: this.host, warn: this.warn,
       process: proc, namespacePaths, apparmor: spec.process?.apparmorProfile,
     });
-    const session = await spawnShim({ ops, programDir: this.store.dir(id), stdio: 'inherit', preserveFds: o.preserveFds ?? 0 });
+    const session = await spawnShim({ ops, programDir: m?.stateDir ?? this.store.dir(id), stdio: m ? 'ignore' : 'inherit', preserveFds: o.preserveFds ?? 0 });
     if (o.pidFile) writeFileAtomic(resolve(o.pidFile), String(session.pid));
     return session;
   }

@@ -100,6 +100,17 @@ export interface RootfsPlanInput {
   cgroupHierarchies: readonly CgroupHierarchy[];
   /** false: the container shares the runtime's mount namespace (runc then chroots). */
   ownMountNs: boolean;
+  /** The root filesystem's own mounts, made at `rootfs` inside the container's mount namespace (berthd). */
+  rootfsMounts?: readonly RootfsMount[];
+}
+
+/** One mount of a container's root filesystem (a snapshot): overlay or bind, with mount(2)'s data string. */
+export interface RootfsMount {
+  type: string;
+  source: string;
+  data: string;
+  /** Directory relative overlay paths in `data` are relative to. */
+  cwd?: string;
 }
 
 /** Ops from making / private-ish through devices and symlinks (before hooks and pivot). */
@@ -111,6 +122,13 @@ export function planRootfs(input: RootfsPlanInput): ProgramOp[] {
   if (prop === undefined) throw invalidArgument(`linux.rootfsPropagation: unknown value "${propName}"`);
   // Never change the propagation of the runtime's own mount namespace.
   if (input.ownMountNs) ops.push({ op: 'ROOT_PROPAGATION', args: [prop], what: `making / ${propName}` });
+  if (input.rootfsMounts?.length) {
+    // Made in the container's namespace, they vanish with it: nothing to unmount on the host.
+    if (!input.ownMountNs) throw invalidArgument('rootfs mounts need a mount namespace of the container\'s own');
+    for (const m of input.rootfsMounts) {
+      ops.push({ op: 'MOUNT_ROOTFS', args: [rootfs, m.type, m.source, m.data, m.cwd ?? ''], what: `mounting the ${m.type} root filesystem` });
+    }
+  }
   ops.push({ op: 'ROOTFS', args: [rootfs, input.ownMountNs ? 1 : 0], what: `preparing the rootfs ${rootfs}` });
   (spec.mounts ?? []).forEach((m, i) => ops.push(...mountOps(m, input, i)));
   const specDevices = spec.linux?.devices ?? [];

@@ -5,7 +5,7 @@ import type { HostFacts } from '../sys/host.js';
 import { invalidArgument } from '../util/errors.js';
 import { planNamespaces } from './plan-namespaces.js';
 import { capabilityMasks, planRlimits, planSysctls, validateProcess } from './plan-process.js';
-import { planMasks, planRootfs } from './plan-rootfs.js';
+import { planMasks, planRootfs, type RootfsMount } from './plan-rootfs.js';
 import type { CgroupHierarchy } from './plan-cgroup-mounts.js';
 import { ShimMode, type ProgramOp, type ShimModeName } from './program.js';
 
@@ -59,10 +59,15 @@ export interface CreateRequest extends CommonRequest {
   waitAfterCreate: boolean;
   /** runc's --no-new-keyring: keep the caller's session keyring. */
   noNewKeyring?: boolean;
+  /** Bring "lo" up in a new network namespace (berthd's default; runc leaves it to CNI). */
+  loopbackUp?: boolean;
+  rootfsMounts?: readonly RootfsMount[];
 }
 
 export interface ExecRequest extends CommonRequest {
   process: Process;
+  /** Hold the process before exec until a byte is written here (berthd attaches first). */
+  execFifo?: string;
   /** /proc/<pid>/ns/<type> paths of the running container, user first. */
   namespacePaths: { type: number; path: string }[];
   apparmor?: string;
@@ -173,6 +178,7 @@ export function planCreate(req: CreateRequest): ProgramOp[] {
   if (req.waitAfterCreate) ops.push({ op: 'WAIT_AFTER_CREATE', args: [], what: 'waiting for the caller' });
   ops.push({ op: 'HOOK_STATE', args: hookState(req.id, req.bundle, spec.annotations), what: 'preparing hook state' });
   ops.push(...ns.ops);
+  if (req.loopbackUp && ns.created.has('network')) ops.push({ op: 'LOOPBACK_UP', args: [], what: 'bringing up the loopback interface' });
   if (ns.created.has('cgroup')) ops.push({ op: 'CGROUPNS', args: [], what: 'creating the cgroup namespace' });
   if (!req.noNewKeyring) ops.push({ op: 'SESSION_KEYRING', args: [`_ses.${req.id}`], what: 'joining a new session keyring' });
   if (spec.hostname !== undefined && spec.hostname !== '') {
@@ -189,7 +195,7 @@ export function planCreate(req: CreateRequest): ProgramOp[] {
   }
   const inUserNs = ns.created.has('user') || ns.joined.has('user');
   ops.push(...planRootfs({
-    spec, bundle: req.bundle, rootfs: req.rootfs, inUserNs, kcore: req.host.kcore,
+    spec, bundle: req.bundle, rootfs: req.rootfs, inUserNs, kcore: req.host.kcore, rootfsMounts: req.rootfsMounts,
     cgroupns: ns.created.has('cgroup') || ns.joined.has('cgroup'), cgroupHierarchies: req.cgroup.hierarchies, ownMountNs,
   }));
   if (spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length) {
@@ -227,6 +233,8 @@ export function planExec(req: ExecRequest): ProgramOp[] {
   const withProfile = req.apparmor && !process.apparmorProfile ? { ...process, apparmorProfile: req.apparmor } : process;
   ops.push(...lsmOps(withProfile, req.host, req.warn));
   if (process.oomScoreAdj !== undefined) ops.push({ op: 'OOM_SCORE_ADJ', args: [String(process.oomScoreAdj)], what: 'setting oom_score_adj' });
-  ops.push(...processOps(req, process, { waitStart: false, startHooks: [] }));
+  // The shim opens the fifo itself, before joining any namespace, so the host path works.
+  if (req.execFifo) ops.push({ op: 'EXEC_FIFO', args: [req.execFifo], what: 'opening the exec fifo' });
+  ops.push(...processOps(req, process, { waitStart: req.execFifo !== undefined, startHooks: [] }));
   return ops;
 }

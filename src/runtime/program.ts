@@ -53,6 +53,8 @@ export const Op = {
   PERSONALITY: 60,
   CGROUPNS: 61,
   SESSION_KEYRING: 62,
+  LOOPBACK_UP: 63,
+  MOUNT_ROOTFS: 64,
 } as const;
 
 export type OpName = keyof typeof Op;
@@ -82,7 +84,9 @@ function encodeArg(arg: Arg): Buffer {
   }
   if (typeof arg === 'number' || typeof arg === 'bigint') {
     const b = Buffer.alloc(8);
-    b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(arg)));
+    // 2^64 - 1 (RLIM_INFINITY, "unlimited") arrives from JSON as 2^64, which would wrap to 0.
+    const big = typeof arg === 'bigint' ? arg : arg >= 2 ** 64 - 1 ? 0xffffffffffffffffn : BigInt(arg);
+    b.writeBigUInt64LE(BigInt.asUintN(64, big));
     return b;
   }
   if (Buffer.isBuffer(arg)) return arg;

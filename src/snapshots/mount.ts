@@ -73,6 +73,17 @@ async function mountOne(m: Mount, target: string): Promise<void> {
   await runTool(argv, cwd === undefined ? {} : { cwd });
 }
 
+/** A mount as mount(2) takes it (type, source, one data string, the cwd relative overlay paths need), for mounting elsewhere (berthd mounts rootfs inside the container's namespace). */
+export function kernelMount(m: Mount): { type: string; source: string; data: string; cwd?: string } {
+  if (m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind')) {
+    return { type: 'bind', source: m.source, data: kernelOptions(m).filter((o) => o === 'ro' || o === 'rw').join(',') };
+  }
+  const { cwd, options }: CompactedOptions = m.type === 'overlay' ? compactOverlayOptions(kernelOptions(m)) : { options: kernelOptions(m) };
+  const data = options.join(',');
+  if (data.length >= PAGE_SIZE) throw invalidArgument(`mount options for ${m.type} are too long (${data.length} bytes, limit ${PAGE_SIZE - 1})`);
+  return cwd === undefined ? { type: m.type, source: m.source, data } : { type: m.type, source: m.source, data, cwd };
+}
+
 /** Mount every mount at `target` in order; on failure, undo the ones already made. */
 export async function mountAll(mounts: readonly Mount[], target: string): Promise<void> {
   const abs = resolve(target);

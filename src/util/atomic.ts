@@ -2,8 +2,13 @@ import { openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync } fro
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-/** Write a file atomically: temp file in the same directory, fsync, rename, fsync the directory. */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
+/**
+ * Write a file atomically: temp file in the same directory, fsync, rename, fsync the directory.
+ * `durable: false` skips both fsyncs: readers still see the old or the new file, never a mix,
+ * but a power loss may keep the old one (for state that is also recorded elsewhere).
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, opts: { durable?: boolean } = {}): void {
+  const durable = opts.durable ?? true;
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
@@ -11,7 +16,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     unlinkSync(tmp);
@@ -24,7 +29,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     unlinkSync(tmp);
     throw err;
   }
-  fsyncDir(dir);
+  if (durable) fsyncDir(dir);
 }
 
 export function fsyncDir(dir: string): void {

@@ -1,0 +1,27 @@
+// Image references as docker's CLI normalises them before talking to the daemon:
+// reference.ParseNormalizedNamed + TagNameOnly; "invalid reference format" otherwise.
+import { StatusError } from '../command.js';
+
+export interface NormalizedRef {
+  /** docker.io/library/busybox:latest */
+  full: string;
+  /** busybox:latest */
+  familiar: string;
+  tag?: string;
+  /** The tag was added ("Using default tag: latest"). */
+  defaultedTag: boolean;
+}
+
+export async function normalizedRef(s: string): Promise<NormalizedRef> {
+  const { familiarString, parseReference, withDefaultTag } = await import('../../images/reference.js');
+  let ref;
+  try {
+    ref = parseReference(s);
+  } catch (err) {
+    const msg = (err as Error).message;
+    throw new StatusError(1, /uppercase/i.test(msg) ? msg : 'invalid reference format');
+  }
+  const defaultedTag = ref.tag === undefined && ref.digest === undefined;
+  if (defaultedTag) ref = withDefaultTag(ref);
+  return { full: ref.toString(), familiar: familiarString(ref), ...(ref.tag !== undefined ? { tag: ref.tag } : {}), defaultedTag };
+}

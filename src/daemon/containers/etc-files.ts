@@ -1,0 +1,65 @@
+// The /etc/hostname, /etc/hosts and /etc/resolv.conf a container gets: written by the
+// daemon into the container's directory and bind-mounted, as Docker does.
+import { hostname as hostName } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HostConfig } from '../../oci/engine-api.js';
+
+export interface EtcFiles {
+  hostnamePath: string;
+  hostsPath: string;
+  resolvConfPath: string;
+}
+
+const LOCAL_HOSTS = `127.0.0.1\tlocalhost
+::1\tlocalhost ip6-localhost ip6-loopback
+fe00::0\tip6-localnet
+ff00::0\tip6-mcastprefix
+ff02::1\tip6-allnodes
+ff02::2\tip6-allrouters
+`;
+
+function readHostFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The host's resolv.conf without loopback resolvers, which a private network namespace cannot reach. */
+export function containerResolvConf(host: string, hc: HostConfig, hostNetwork: boolean): string {
+  const lines = host.split('\n').filter((l) => {
+    if (hostNetwork) return true;
+    const m = /^\s*nameserver\s+(\S+)/.exec(l);
+    return !m || !(/^127\./.test(m[1]!) || m[1] === '::1');
+  });
+  let text = lines.join('\n');
+  if (hc.Dns?.length) text = text.replace(/^\s*nameserver.*$/gm, '').trim() + '\n' + hc.Dns.map((d) => `nameserver ${d}`).join('\n');
+  if (hc.DnsSearch?.length) text = text.replace(/^\s*(search|domain)\s.*$/gm, '').trim() + `\nsearch ${hc.DnsSearch.join(' ')}`;
+  if (hc.DnsOptions?.length) text = text.replace(/^\s*options\s.*$/gm, '').trim() + `\noptions ${hc.DnsOptions.join(' ')}`;
+  return text.replace(/\n{3,}/g, '\n\n').trim() + '\n';
+}
+
+export function containerHostname(id: string, configured: string | undefined, hostNetwork: boolean): string {
+  if (configured) return configured;
+  return hostNetwork ? hostName() : id.slice(0, 12);
+}
+
+export function writeEtcFiles(dir: string, opts: { hostname: string; domainname?: string; hc: HostConfig; hostNetwork: boolean }): EtcFiles {
+  const files: EtcFiles = {
+    hostnamePath: join(dir, 'hostname'),
+    hostsPath: join(dir, 'hosts'),
+    resolvConfPath: join(dir, 'resolv.conf'),
+  };
+  writeFileSync(files.hostnamePath, `${opts.hostname}\n`);
+  const extra = (opts.hc.ExtraHosts ?? []).map((h) => {
+    const sep = h.indexOf(':');
+    return `${h.slice(sep + 1)}\t${h.slice(0, sep)}`;
+  });
+  const base = opts.hostNetwork ? readHostFile('/etc/hosts') || LOCAL_HOSTS : LOCAL_HOSTS;
+  const self = opts.hostNetwork ? [] : [`127.0.1.1\t${opts.hostname}${opts.domainname ? ` ${opts.hostname}.${opts.domainname}` : ''}`];
+  writeFileSync(files.hostsPath, base + [...extra, ...self].map((l) => `${l}\n`).join(''));
+  writeFileSync(files.resolvConfPath, containerResolvConf(readHostFile('/etc/resolv.conf'), opts.hc, opts.hostNetwork));
+  return files;
+}

@@ -1,0 +1,144 @@
+// Containers on disk and in memory: one directory per container under
+// <data-root>/containers/<id>/ holding config.v2.json (written atomically on every state
+// change), the json-file log and the hostname/hosts/resolv.conf files; lookups by full ID,
+// name or unique ID prefix, in Docker's order.
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ContainerConfig, ContainerState, HostConfig } from '../../oci/engine-api.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { conflict, errnoCode, invalidArgument, notFound } from '../../util/errors.js';
+
+/** What berthd persists for each container (moby's config.v2.json, in spirit). */
+export interface ContainerRecord {
+  ID: string;
+  /** "/name" */
+  Name: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  /** The merged config: the image's defaults under the create request. */
+  Config: ContainerConfig;
+  HostConfig: HostConfig;
+  /** The image ID (sha256:…) and the reference the user gave. */
+  Image: string;
+  ImageRef: string;
+  State: ContainerState;
+  RestartCount: number;
+  HasBeenStartedBefore: boolean;
+  /** Stopped by the user: restart policies leave it alone (unless-stopped across daemon restarts). */
+  HasBeenManuallyStopped: boolean;
+  /** The snapshotter and the container's active snapshot key. */
+  Driver: string;
+  SnapshotKey: string;
+  LogPath: string;
+  HostnamePath: string;
+  HostsPath: string;
+  ResolvConfPath: string;
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function initialState(): ContainerState {
+  return {
+    Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
+    Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME,
+  };
+}
+
+export class ContainerStore {
+  private readonly byId = new Map<string, ContainerRecord>();
+  private readonly byName = new Map<string, string>();
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true, mode: 0o710 });
+  }
+
+  /** Read every container directory; unreadable ones are reported, not fatal. */
+  load(warn: (msg: string) => void): ContainerRecord[] {
+    for (const id of readdirSync(this.dir)) {
+      try {
+        const rec = JSON.parse(readFileSync(join(this.dir, id, 'config.v2.json'), 'utf8')) as ContainerRecord;
+        if (rec.ID !== id) throw new Error(`its ID is ${rec.ID}`);
+        this.byId.set(id, rec);
+        this.byName.set(rec.Name, id);
+      } catch (err) {
+        warn(`container ${id}: cannot load config.v2.json (${(err as Error).message}); leaving it alone`);
+      }
+    }
+    return [...this.byId.values()];
+  }
+
+  containerDir(id: string): string {
+    return join(this.dir, id);
+  }
+
+  all(): ContainerRecord[] {
+    return [...this.byId.values()];
+  }
+
+  /** Claim a name (throws Docker's conflict); the record is added by save(). */
+  reserveName(name: string, id: string): void {
+    const owner = this.byName.get(name);
+    if (owner !== undefined && owner !== id) {
+      throw conflict(`Conflict. The container name "${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+    this.byName.set(name, id);
+  }
+
+  releaseName(name: string, id: string): void {
+    if (this.byName.get(name) === id) this.byName.delete(name);
+  }
+
+  nameTaken(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  /**
+   * Persist a record. A new container is written durably; state changes are not fsynced:
+   * the shims' files hold the truth about running processes, and restore reconciles.
+   */
+  save(rec: ContainerRecord): void {
+    const dir = this.containerDir(rec.ID);
+    const isNew = !this.byId.has(rec.ID);
+    if (isNew) mkdirSync(dir, { recursive: true, mode: 0o710 });
+    writeFileAtomic(join(dir, 'config.v2.json'), JSON.stringify(rec), 0o600, { durable: isNew });
+    this.byId.set(rec.ID, rec);
+    this.byName.set(rec.Name, rec.ID);
+  }
+
+  delete(id: string): void {
+    const rec = this.byId.get(id);
+    if (rec) this.releaseName(rec.Name, id);
+    this.byId.delete(id);
+    rmSync(this.containerDir(id), { recursive: true, force: true });
+  }
+
+  /** Docker's lookup order: full ID, exact name, unique ID prefix. */
+  find(idOrName: string): ContainerRecord {
+    if (idOrName === '') throw invalidArgument('No such container: (empty name or ID)');
+    const direct = this.byId.get(idOrName);
+    if (direct) return direct;
+    const named = this.byName.get(idOrName.startsWith('/') ? idOrName : `/${idOrName}`);
+    if (named !== undefined) return this.byId.get(named)!;
+    if (/^[0-9a-f]+$/.test(idOrName)) {
+      const matches = [...this.byId.keys()].filter((id) => id.startsWith(idOrName));
+      if (matches.length === 1) return this.byId.get(matches[0]!)!;
+      if (matches.length > 1) throw invalidArgument(`multiple IDs found with provided prefix: ${idOrName}`);
+    }
+    throw notFound(`No such container: ${idOrName}`);
+  }
+
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+}
+
+/** Reads a file the daemon wrote; undefined when missing. */
+export function readOptionalFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
