@@ -17,6 +17,9 @@ packages=(
                    # and copies images into and out of berth's registry
   docker-registry  # Docker's distribution 2.8: the reference registry berth's client pulls from and pushes to
   openssl          # makes the test CA and certificates for registry TLS tests
+  docker.io        # the docker CLI (/usr/bin/docker, API 1.41) driven against berthd; dockerd for benches
+  python3-docker   # docker-py (/usr/bin/python3) driven against berthd
+  tar              # archives for docker import / cp in the end-to-end tests
 )
 
 missing=()

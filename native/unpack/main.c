@@ -6,8 +6,9 @@
  *   berth-unpack du <dir>                     > "<allocated bytes> <inodes>" (du -x, hardlinks once)
  *   berth-unpack resolve|stat|pack <root> <path>   docker cp inside a container root (pack.c)
  *
- * apply takes a fourth argument, no-overwrite-dir-nondir, for docker cp's option of that
- * name: an entry may not replace a directory with a non-directory or the reverse.
+ * apply takes options after the style, for docker cp: no-overwrite-dir-nondir (an entry may
+ * not replace a directory with a non-directory or the reverse) and cross-mounts (the root is
+ * a running container's, whose volumes are mounts inside it).
  *
  * The record stream comes from berth's TypeScript layer applier, which has already
  * parsed and policed the tar (names, whiteouts, limits). Every path is resolved with
@@ -79,14 +80,18 @@ static int read_record(struct input *in, struct unpack_rec *r, struct berr *err)
   return 0;
 }
 
-static int run_apply(const char *dir, const char *style, const char *flag, struct berr *err) {
+static int run_apply(const char *dir, const char *style, char **options, struct berr *err) {
   struct applier a = {0};
+  int cross_mounts = 0;
   if (!strcmp(style, "overlay")) a.style = STYLE_OVERLAY;
   else if (!strcmp(style, "native")) a.style = STYLE_NATIVE;
   else return berr_msg(err, "unknown whiteout style %s (want overlay or native)", style);
-  if (flag && strcmp(flag, "no-overwrite-dir-nondir")) return berr_msg(err, "unknown apply option %s", flag);
-  a.no_overwrite_dir_nondir = flag != NULL;
-  if (tree_open(&a.tree, dir, err) < 0 || input_init(&a.in, 0, err) < 0) return -1;
+  for (; *options; options++) {
+    if (!strcmp(*options, "no-overwrite-dir-nondir")) a.no_overwrite_dir_nondir = 1;
+    else if (!strcmp(*options, "cross-mounts")) cross_mounts = 1;
+    else return berr_msg(err, "unknown apply option %s", *options);
+  }
+  if (tree_open(&a.tree, dir, cross_mounts, err) < 0 || input_init(&a.in, 0, err) < 0) return -1;
   for (;;) {
     struct unpack_rec r;
     if (read_record(&a.in, &r, err) < 0) return -1;
@@ -98,7 +103,7 @@ static int run_apply(const char *dir, const char *style, const char *flag, struc
 int main(int argc, char **argv) {
   struct berr err = {.op = -1};
   int rc, not_found_exit = 0;
-  if ((argc == 4 || argc == 5) && !strcmp(argv[1], "apply")) rc = run_apply(argv[2], argv[3], argv[4], &err);
+  if (argc >= 4 && !strcmp(argv[1], "apply")) rc = run_apply(argv[2], argv[3], argv + 4, &err);
   else if (argc == 3 && !strcmp(argv[1], "scan")) rc = scan_tree(argv[2], &err);
   else if (argc == 4 && !strcmp(argv[1], "diff")) rc = diff_trees(argv[2], argv[3], &err);
   else if (argc == 3 && !strcmp(argv[1], "du")) rc = disk_usage(argv[2], &err);
@@ -106,7 +111,7 @@ int main(int argc, char **argv) {
   else if (argc == 4 && !strcmp(argv[1], "stat")) rc = pack_stat(argv[2], argv[3], &err), not_found_exit = 1;
   else if (argc == 4 && !strcmp(argv[1], "pack")) rc = pack_tree(argv[2], argv[3], &err), not_found_exit = 1;
   else {
-    fprintf(stderr, "usage: berth-unpack apply <dir> overlay|native [no-overwrite-dir-nondir] | scan <dir> | "
+    fprintf(stderr, "usage: berth-unpack apply <dir> overlay|native [no-overwrite-dir-nondir] [cross-mounts] | scan <dir> | "
                     "diff <lower> <upper> | du <dir> | resolve|stat|pack <root> <path>\n");
     return 2;
   }

@@ -4,7 +4,8 @@
  * component is appended as text (so a dangling link still has a target to report). Each
  * lookup is an fstatat/readlinkat in a directory opened with openat2(RESOLVE_IN_ROOT |
  * RESOLVE_NO_SYMLINKS): the walk itself never follows anything, and a directory swapped
- * for a symlink while we walk makes the open fail instead of leading out. */
+ * for a symlink while we walk makes the open fail instead of leading out. Mounts inside the
+ * root are crossed (a running container's volumes), never above it: ".." stops at the root. */
 #include "resolve.h"
 
 #include <fcntl.h>
@@ -22,7 +23,8 @@
 int open_resolved_dir(int root_fd, const char *rel, struct berr *err) {
   struct open_how how = {
       .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+      /* Mounts are crossed: a running container's root (/proc/<pid>/root) has its volumes in it. */
+      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
   };
   int fd = (int)syscall(SYS_openat2, root_fd, *rel ? rel : ".", &how, sizeof how);
   if (fd < 0) return berr_sys(err, "opening /%s inside the root", rel);

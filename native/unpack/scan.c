@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -33,7 +35,25 @@ struct scanner {
   struct inode_seen *links;
   size_t nlinks, links_cap;
   char pending[1 << 16]; /* ancestors not yet emitted (diff mode), as "a\0a/b\0" */
+  int skip_kernel_fs;    /* pack mode: a container's /proc, /sys, ... are listed, not walked */
 };
+
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202
+#endif
+
+/* A kernel interface mounted in a running container's root (seen through /proc/<pid>/root):
+ * docker cp sees the container's filesystem and volumes, not these. */
+static int kernel_fs(int dir_fd) {
+  static const long kinds[] = {PROC_SUPER_MAGIC, SYSFS_MAGIC, CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, DEVPTS_SUPER_MAGIC,
+                               MQUEUE_MAGIC, DEBUGFS_MAGIC, SECURITYFS_MAGIC, TRACEFS_MAGIC, BPF_FS_MAGIC, NSFS_MAGIC,
+                               PSTOREFS_MAGIC, EFIVARFS_MAGIC, SELINUX_MAGIC, BINFMTFS_MAGIC};
+  struct statfs fs;
+  if (fstatfs(dir_fd, &fs) < 0) return 0;
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if ((long)fs.f_type == kinds[i]) return 1;
+  return 0;
+}
 
 static int flush_out(struct out *o, struct berr *err) {
   size_t off = 0;
@@ -201,7 +221,8 @@ static int walk_all(struct scanner *s, int dir_fd, const char *path, struct berr
     if (rc == 0) rc = report(s, dir_fd, names[i]->d_name, &st, child, err);
     if (rc == 0 && S_ISDIR(st.st_mode)) {
       int sub = openat(dir_fd, names[i]->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      rc = sub < 0 ? berr_sys(err, "opening %s", child) : walk_all(s, sub, child, err);
+      if (sub < 0) rc = berr_sys(err, "opening %s", child);
+      else if (!(s->skip_kernel_fs && kernel_fs(sub))) rc = walk_all(s, sub, child, err);
       if (sub >= 0) close(sub);
     }
     free(names[i]);
@@ -315,13 +336,14 @@ int diff_trees(const char *lower, const char *upper, struct berr *err) {
 
 int scan_entry(int parent_fd, const char *name, struct berr *err) {
   static struct scanner s;
+  s.skip_kernel_fs = 1;
   struct stat st;
   if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return berr_sys(err, "inspecting %s", name);
   if (report(&s, parent_fd, name, &st, ".", err) < 0) return -1;
   if (S_ISDIR(st.st_mode)) {
     cleanup_fd int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return berr_sys(err, "opening %s", name);
-    if (walk_all(&s, fd, "", err) < 0) return -1;
+    if (!kernel_fs(fd) && walk_all(&s, fd, "", err) < 0) return -1;
   }
   if (emit(&s, UOP_END, NULL, "", NULL, NULL, 0, 0, err) < 0) return -1;
   return flush_out(&s.out, err);

@@ -9,7 +9,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int tree_open(struct tree *t, const char *root, struct berr *err) {
+int tree_open(struct tree *t, const char *root, int cross_mounts, struct berr *err) {
+  t->resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (cross_mounts ? 0 : RESOLVE_NO_XDEV);
   t->cached_parent = NULL;
   t->cached_fd = -1;
   t->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -27,7 +28,7 @@ void tree_forget(struct tree *t) {
 int tree_open_in_root(struct tree *t, const char *rel, int flags, struct berr *err) {
   struct open_how how = {
       .flags = (uint64_t)(flags | O_CLOEXEC),
-      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+      .resolve = t->resolve,
   };
   int fd = (int)syscall(SYS_openat2, t->root_fd, *rel ? rel : ".", &how, sizeof how);
   if (fd < 0) return berr_sys(err, "resolving %s inside the root", *rel ? rel : "/");

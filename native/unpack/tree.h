@@ -10,13 +10,16 @@
 
 struct tree {
   int root_fd;
+  /* openat2 resolve flags: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, and RESOLVE_NO_XDEV unless
+   * the root has mounts that belong to it (a running container's volumes, for docker cp). */
+  uint64_t resolve;
   /* The parent directory of the previous entry, kept open: layers list a
    * directory's entries together. Dropped whenever something is removed. */
   char *cached_parent;
   int cached_fd;
 };
 
-int tree_open(struct tree *t, const char *root, struct berr *err);
+int tree_open(struct tree *t, const char *root, int cross_mounts, struct berr *err);
 void tree_forget(struct tree *t);
 /* Open dir `rel` (root-relative, "" = root) with flags, resolved inside the root. */
 int tree_open_in_root(struct tree *t, const char *rel, int flags, struct berr *err);

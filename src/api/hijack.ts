@@ -9,6 +9,18 @@ import { versionAtLeast } from './versions.js';
 
 /** How long a socket may stay half-open after the output ended before it is dropped. */
 const LINGER_AFTER_OUTPUT_MS = 5000;
+/**
+ * docker-py reads the 101 head through a buffered reader and then reads the raw socket
+ * beneath it, so output that arrives together with the head is lost. With moby the
+ * process start (runc) leaves a gap of tens of milliseconds; berth starts faster, so for
+ * docker-py the output waits this long after the head.
+ */
+const DOCKER_PY_OUTPUT_GAP_MS = 50;
+
+/** Milliseconds to hold the output back after the head, for clients that need it. */
+export function outputGapFor(userAgent: string | undefined): number {
+  return userAgent !== undefined && userAgent.startsWith('docker-sdk-python') ? DOCKER_PY_OUTPUT_GAP_MS : 0;
+}
 
 /** moby: multiplexed-stream only for an upgraded, non-tty stream at API 1.42+; raw-stream otherwise. */
 export function hijackContentType(upgrade: boolean, tty: boolean, version: string): string {
@@ -27,16 +39,18 @@ export function hijackHead(upgrade: boolean, contentType: string, headers: Reado
  * Pumps socket → stream.input and stream.output → socket until both are done or either
  * side fails; resolves once the socket is closed and stream.close() was called.
  */
-export function pumpStdio(socket: Socket, head: Buffer, stream: StdioStream): Promise<void> {
+export function pumpStdio(socket: Socket, head: Buffer, stream: StdioStream, outputGapMs = 0): Promise<void> {
   return new Promise((resolve) => {
     const input = stream.input;
     let finished = false;
     let lingerTimer: NodeJS.Timeout | undefined;
+    let gapTimer: NodeJS.Timeout | undefined;
 
     const finish = (): void => {
       if (finished) return;
       finished = true;
       if (lingerTimer !== undefined) clearTimeout(lingerTimer);
+      if (gapTimer !== undefined) clearTimeout(gapTimer);
       stream.output.off('data', onOutput);
       socket.off('data', onInput);
       try {
@@ -72,17 +86,21 @@ export function pumpStdio(socket: Socket, head: Buffer, stream: StdioStream): Pr
     });
     if (input !== undefined) input.on('error', () => socket.pause());
 
-    stream.output.on('data', onOutput);
     stream.output.on('error', finish);
-    stream.output.on('end', () => {
-      socket.end();
-      // A client that never closes its side would keep the socket forever.
-      lingerTimer = setTimeout(finish, LINGER_AFTER_OUTPUT_MS);
-      lingerTimer.unref();
-    });
     stream.output.on('close', () => {
       if (!stream.output.readableEnded) finish();
     });
+    const pumpOutput = (): void => {
+      stream.output.on('data', onOutput);
+      stream.output.on('end', () => {
+        socket.end();
+        // A client that never closes its side would keep the socket forever.
+        lingerTimer = setTimeout(finish, LINGER_AFTER_OUTPUT_MS);
+        lingerTimer.unref();
+      });
+    };
+    if (outputGapMs > 0) gapTimer = setTimeout(pumpOutput, outputGapMs);
+    else pumpOutput();
 
     // The client may have gone while the stream was being set up.
     if (socket.destroyed) {

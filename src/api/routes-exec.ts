@@ -6,7 +6,7 @@ import { internal, invalidArgument } from '../util/errors.js';
 import { checkJsonContentType, type RequestContext } from './context.js';
 import { decodeGoJson, EXEC_CREATE_REQUEST, EXEC_START_REQUEST } from './go-json.js';
 import { errorMessage } from './http-errors.js';
-import { hijackContentType, hijackHead, pumpStdio } from './hijack.js';
+import { hijackContentType, hijackHead, outputGapFor, pumpStdio } from './hijack.js';
 import { sendJson, sendStatus } from './respond.js';
 import { route, type Route } from './router.js';
 import { muxFrame, StdStream } from './streams.js';
@@ -26,7 +26,7 @@ async function serveHijacked(ctx: RequestContext, stream: StdioStream): Promise<
     throw err;
   }
   conn.socket.write(hijackHead(ctx.upgrade, hijackContentType(ctx.upgrade, stream.tty, ctx.version), ctx.commonHeaders));
-  await pumpStdio(conn.socket, conn.head, stream);
+  await pumpStdio(conn.socket, conn.head, stream, outputGapFor(ctx.req.headers['user-agent']));
 }
 
 async function attach(ctx: RequestContext): Promise<void> {
@@ -80,10 +80,11 @@ async function execStart(ctx: RequestContext): Promise<void> {
     if (stream === undefined) throw internal(`exec ${id} started without a stream`);
   } catch (err) {
     const text = Buffer.from(`${errorMessage(err)}\r\n`);
-    conn.socket.end(tty ? text : muxFrame(StdStream.Stdout, text));
+    const message = tty ? text : muxFrame(StdStream.Stdout, text);
+    setTimeout(() => conn.socket.end(message), outputGapFor(ctx.req.headers['user-agent']));
     return;
   }
-  await pumpStdio(conn.socket, conn.head, stream);
+  await pumpStdio(conn.socket, conn.head, stream, outputGapFor(ctx.req.headers['user-agent']));
 }
 
 async function execResize(ctx: RequestContext): Promise<void> {

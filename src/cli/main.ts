@@ -5,7 +5,7 @@ import type { EngineClient } from '../client/index.js';
 import { StatusError, type CommandContext, type CommandDef, type FlagSpec } from './command.js';
 import { FlagError, parseFlags } from './flags.js';
 
-const VERSION = '0.1.0';
+import { BERTH_VERSION as VERSION } from '../util/version.js';
 
 interface Entry {
   /** Module under ./commands/ (without .js); the CommandDef inside is found by its name. */
@@ -17,6 +17,7 @@ interface Entry {
 const COMMANDS: Record<string, Entry> = {
   attach: { file: 'attach', summary: 'Attach local standard input, output, and error streams to a running container' },
   commit: { file: 'commit', summary: "Create a new image from a container's changes" },
+  completion: { file: 'completion', summary: 'Generate the autocompletion script for the specified shell' },
   cp: { file: 'cp', summary: 'Copy files/folders between a container and the local filesystem' },
   create: { file: 'create', summary: 'Create a new container' },
   diff: { file: 'diff', summary: "Inspect changes to files or directories on a container's filesystem" },

@@ -35,7 +35,8 @@ import { ContainerStore, type ContainerRecord } from './containers/store.js';
 import { filterContainers, inspectView, summaryView } from './containers/views.js';
 import { ImageService } from './images/service.js';
 
-export const BERTH_VERSION = '0.1.0';
+export { BERTH_VERSION } from '../util/version.js';
+import { BERTH_VERSION } from '../util/version.js';
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error' | 'fatal', msg: string) => void;
 

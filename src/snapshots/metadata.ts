@@ -85,9 +85,14 @@ function recordProblem(rec: unknown): string | undefined {
   return undefined;
 }
 
-export function saveMetadata(path: string, meta: Metadata): void {
+/**
+ * Replace the file atomically. `durable: false` skips the fsyncs: for containers' active
+ * snapshots and views, which a power loss may forget (their directories are then
+ * unreferenced leftovers the next open removes); committed layers are always durable.
+ */
+export function saveMetadata(path: string, meta: Metadata, durable = true): void {
   const file: MetadataFile = { version: 1, nextId: meta.nextId, snapshots: Object.fromEntries(meta.snapshots) };
-  writeFileAtomic(path, `${JSON.stringify(file, null, 1)}\n`, 0o600);
+  writeFileAtomic(path, `${JSON.stringify(file)}\n`, 0o600, { durable });
 }
 
 export function validateKey(key: unknown, what = 'snapshot key'): asserts key is string {

@@ -111,6 +111,8 @@ export abstract class StoreSnapshotter implements Snapshotter {
       if (rec.kind !== 'active') throw invalidArgument(`snapshot ${q(key)} is a ${rec.kind}: only active snapshots can be committed`);
       if (meta.snapshots.has(name)) throw conflict(`snapshot ${q(name)} already exists`);
       const usage = await diskUsage(join(this.dirOf(rec.id), 'fs'));
+      // The directory's name (made by a non-durable prepare) must be on disk before a durable record names it.
+      fsyncDir(this.snapshotsDir);
       const t = now();
       meta.snapshots.delete(key);
       meta.snapshots.set(name, { ...withParent(rec.id, 'committed', rec.parent), labels, created: t, updated: t, usage });
@@ -128,7 +130,7 @@ export abstract class StoreSnapshotter implements Snapshotter {
       }
       meta.snapshots.delete(key);
       try {
-        saveMetadata(this.metadataPath, meta);
+        saveMetadata(this.metadataPath, meta, rec.kind === 'committed');
       } catch (err) {
         if (!isNoSpace(err)) throw err;
         // A full disk (often this very snapshot filled it, unpacking): free its space first,
@@ -217,7 +219,8 @@ export abstract class StoreSnapshotter implements Snapshotter {
       meta.snapshots.set(key, { ...withParent(id, kind, parent), labels, created: t, updated: t });
       meta.nextId = id + 1;
       try {
-        saveMetadata(this.metadataPath, meta);
+        // An active snapshot or view is durable once committed (commit writes durably).
+        saveMetadata(this.metadataPath, meta, false);
       } catch (err) {
         await rm(dir, { recursive: true, force: true }).catch(() => undefined);
         throw err;
@@ -237,7 +240,6 @@ export abstract class StoreSnapshotter implements Snapshotter {
       await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
       throw err;
     }
-    fsyncDir(this.snapshotsDir);
   }
 
   // Another process may have crashed after creating snapshots/<nextId> but before recording

@@ -6,8 +6,11 @@
 // test fails, and polling for a condition with a deadline.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { MediaTypes, hostPlatform } from '../../src/oci/image-spec.js';
+import { digestOf } from '../../src/util/digest.js';
 import { Layout, freePort, tarDir, waitForHttp } from './registry-fixtures.js';
 import { BUSYBOX, isRoot, makeRootfs } from './runtime.js';
 
@@ -72,20 +75,39 @@ export interface BusyboxImage {
   imageId: string;
 }
 
+export interface PushBusyboxOptions {
+  /**
+   * Give the config a history entry for its layer, as images built by docker have (the
+   * default). Without it the config is still valid OCI: history is optional.
+   */
+  history?: boolean;
+}
+
 /** A one-layer busybox image (Cmd /bin/sh) pushed with skopeo as each of `repoTags` (e.g. e2e/busybox:v20). */
-export function pushBusybox(work: string, registryHost: string, repoTags: string[]): BusyboxImage {
-  const rootfs = makeRootfs(join(work, 'busybox-src'));
-  const layer = tarDir(work, rootfs);
+export function pushBusybox(work: string, registryHost: string, repoTags: string[], opts: PushBusyboxOptions = {}): BusyboxImage {
+  const variant = opts.history === false ? 'nohistory' : 'history';
   const rootfsTar = join(work, 'busybox-rootfs.tar');
-  writeFileSync(rootfsTar, layer);
-  const layout = new Layout(join(work, 'busybox-oci'));
-  const image = layout.image([layer]);
-  layout.writeIndex([['busybox', image.manifest]]);
+  if (!existsSync(rootfsTar)) writeFileSync(rootfsTar, tarDir(work, makeRootfs(join(work, 'busybox-src'))));
+  const layer = readFileSync(rootfsTar);
+  const layout = new Layout(join(work, `busybox-oci-${variant}`));
+  const layerDescriptor = layout.put(gzipSync(layer), MediaTypes.ociLayerGzip);
+  const platform = hostPlatform();
+  const created = '2024-01-01T00:00:00Z';
+  const config = layout.put(Buffer.from(JSON.stringify({
+    created,
+    architecture: platform.architecture,
+    os: platform.os,
+    config: { Env: ['PATH=/bin'], Cmd: ['/bin/sh'] },
+    rootfs: { type: 'layers', diff_ids: [digestOf(layer)] },
+    ...(opts.history === false ? {} : { history: [{ created, created_by: '/bin/busybox --install -s /bin' }, { created, created_by: 'CMD ["/bin/sh"]', empty_layer: true }] }),
+  })), MediaTypes.ociConfig);
+  const manifest = layout.put(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config, layers: [layerDescriptor] })), MediaTypes.ociManifest);
+  layout.writeIndex([['busybox', manifest]]);
   for (const repoTag of repoTags) {
     const r = spawnSync('skopeo', ['--insecure-policy', '--tmpdir', work, 'copy', '--dest-tls-verify=false', `oci:${layout.dir}:busybox`, `docker://${registryHost}/${repoTag}`], { encoding: 'utf8', timeout: 120_000 });
     assert.equal(r.status, 0, `skopeo copy to ${registryHost}/${repoTag}: ${r.stderr}`);
   }
-  return { rootfsTar, manifestDigest: image.manifest.digest, imageId: image.config.digest };
+  return { rootfsTar, manifestDigest: manifest.digest, imageId: config.digest };
 }
 
 // ---- running a Docker client -------------------------------------------------------------
@@ -125,7 +147,9 @@ export class DockerCli {
       env: this.env(),
       encoding: 'utf8',
       input: opts.input ?? '',
-      timeout: opts.timeoutMs ?? 60_000,
+      timeout: opts.timeoutMs ?? 30_000,
+      // docker run forwards SIGTERM to the container instead of exiting.
+      killSignal: 'SIGKILL',
       maxBuffer: 256 * 1024 * 1024,
     });
     const timedOut = r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? ' (timed out, killed)' : '';
@@ -154,10 +178,9 @@ export class DockerCli {
     return new Streaming(spawn(this.bin, args, { env: this.env(), stdio: ['pipe', 'pipe', 'pipe'] }), this.describe(args), this.diagnostics);
   }
 
-  /** `bin left | bin right` through bash with pipefail (binary-safe, e.g. save | load). */
-  pipeline(left: string[], right: string[]): CliResult {
-    const line = `${this.describe(left)} | ${this.describe(right)}`;
-    const r = spawnSync('bash', ['-o', 'pipefail', '-c', line], { env: this.env(), encoding: 'utf8', timeout: 120_000 });
+  /** A bash command line (with pipefail) in this client's environment, for pipes and redirections; build its words with describe(). */
+  shell(line: string): CliResult {
+    const r = spawnSync('bash', ['-o', 'pipefail', '-c', line], { env: this.env(), encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
     return { code: r.status ?? -1, out: r.stdout ?? '', err: r.stderr ?? '' };
   }
 

@@ -16,7 +16,7 @@ const skip = !isRoot ? 'needs root' : !existsSync(DOCKER) ? 'needs the docker CL
 
 let d: Berthd;
 const docker = (...args: string[]): { code: number; out: string; err: string } => {
-  const r = spawnSync(DOCKER, args, { env: d.env(), encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(DOCKER, args, { env: d.env(), encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
   return { code: r.status ?? -1, out: r.stdout.trim(), err: r.stderr.trim() };
 };
 const ok = (...args: string[]): string => {

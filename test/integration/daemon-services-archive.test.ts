@@ -10,13 +10,16 @@ import {
   readlinkSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { getArchive, putArchive, statPath, type PutArchiveOptions } from '../../src/daemon/services/archive.js';
 import { TarReader } from '../../src/images/tar/reader.js';
 import type { TarEntry } from '../../src/images/tar/header.js';
 import { tarBuffer, type WriteEntry } from '../../src/images/tar/writer.js';
-import { isRoot } from '../helpers/runtime.js';
+import { BUSYBOX, isRoot, skipUnlessRoot } from '../helpers/runtime.js';
 import { isBerthError } from '../../src/util/errors.js';
 
 const skip = isRoot ? false : 'needs root (chown, real directories)';
@@ -275,5 +278,36 @@ describe('docker cp services (archive.ts)', { skip }, () => {
       assert.ok(!existsSync(join(work, 'escape')) && !existsSync(join(root, 'escape')));
       assert.equal(lstatSync(join(victim, 'secret')).nlink, 1, 'no hard link to the victim was made');
     });
+  });
+});
+
+// A running container is reached through /proc/<pid>/root: its volumes are mounts inside that
+// root (copied to and from like Docker does), its /proc is a kernel interface (listed, not walked).
+describe('docker cp into a running container\'s root', { skip: skipUnlessRoot }, () => {
+  it('crosses into a volume mount, does not walk /proc, and still resolves "/" to the container root', async (t) => {
+    const croot = join(work, 'running');
+    for (const d of ['bin', 'vol', 'proc']) mkdirSync(join(croot, d), { recursive: true });
+    copyFileSync(BUSYBOX, join(croot, 'bin', 'busybox'));
+    symlinkSync('/', join(croot, 'up'));
+    const script = `mount -t tmpfs vol ${croot}/vol && echo in-volume > ${croot}/vol/inside && mount -t proc proc ${croot}/proc && echo ready && exec chroot ${croot} /bin/busybox sleep 300`;
+    const init = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.after(() => init.kill('SIGKILL'));
+    await new Promise<void>((resolve, reject) => {
+      init.stdout!.once('data', () => resolve());
+      init.once('exit', (code) => reject(new Error(`the test's container exited with ${code}`)));
+    });
+    const proc = `/proc/${init.pid}/root`;
+    while (!existsSync(join(proc, 'proc', 'self'))) await sleep(5); // until the chroot is done
+    assert.ok(!existsSync(join(croot, 'vol', 'inside')), 'the volume is only in the container\'s mount namespace');
+
+    const entries = await readTar((await getArchive(proc, '/')).tar);
+    const names = entries.map((e) => e.name);
+    assert.ok(names.includes('/vol/inside'), names.join(' '));
+    assert.ok(names.includes('/proc/'), 'the /proc mount point itself is listed');
+    assert.ok(!names.some((n) => n.startsWith('/proc/') && n !== '/proc/'), 'nothing under /proc');
+    await putArchive(proc, '/up/vol', tarOf([{ name: 'copied', type: 'file', data: 'into the volume' }]), plain);
+    assert.equal(readFileSync(join(proc, 'vol', 'copied'), 'utf8'), 'into the volume');
+    assert.ok(!existsSync(join(croot, 'vol', 'copied')) && !existsSync('/vol/copied'));
+    assert.equal((await statPath(proc, '/vol/inside')).size, 'in-volume\n'.length);
   });
 });

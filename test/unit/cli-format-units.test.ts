@@ -3,8 +3,8 @@
 // and moby container/state_test.go's status strings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bytesSize, containerStatusText, ellipsis, goQuote, humanDuration, humanSize, humanSizeWithPrecision, truncateId } from '../../src/cli/format/units.js';
-import { formatF, formatG } from '../../src/cli/format/numbers.js';
+import { bytesSize, containerStatusText, ellipsis, goQuote, humanDuration, humanSize, humanSizeWithPrecision, truncateId } from '../../src/util/units.js';
+import { formatF, formatG } from '../../src/util/numbers.js';
 
 const KB = 1000, MB = 1000 * KB, GB = 1000 * MB, TB = 1000 * GB, PB = 1000 * TB;
 const KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB, TiB = 1024 * GiB, PiB = 1024 * TiB;

@@ -1,4 +1,5 @@
-// Engine API answers shaped like dockerd's, for the read-only command tests. Times are
+// Engine API answers shaped like dockerd's, for the read-only command tests (and for
+// test/unit/cli-read-docker-golden.json, recorded from docker 28.2.2 against the same answers). Times are
 // relative to `now` (seconds) so "5 minutes ago" is stable within a test.
 import type { ContainerInspect, ContainerStats, ContainerSummary, DiskUsage, ImageHistoryItem, ImageSummary, SystemInfo, VersionResponse } from '../../src/oci/engine-api.js';
 
@@ -32,7 +33,7 @@ export function containers(now: number): ContainerSummary[] {
 export function images(now: number): ImageSummary[] {
   return [
     {
-      Id: IMG1, ParentId: '', RepoTags: ['nginx:1.25', 'nginx:latest', 'localhost:5000/web/nginx:v1'],
+      Id: IMG1, ParentId: '', RepoTags: ['nginx:1.25', 'nginx:latest'],
       RepoDigests: ['nginx@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'],
       Created: now - 86400 * 20, Size: 187654321, SharedSize: -1, Labels: {}, Containers: -1,
     },
@@ -98,7 +99,7 @@ export function stats(id: string, name: string): ContainerStats {
 
 export function inspectContainer(now: number): Partial<ContainerInspect> & Record<string, unknown> {
   return {
-    Id: ID1, Created: new Date((now - 300) * 1000).toISOString(), Path: 'nginx', Args: ['-g', 'daemon off;'],
+    Id: ID1, Created: '2025-01-02T03:04:05.123456789Z', Path: 'nginx', Args: ['-g', 'daemon off;'],
     State: { Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 1234, ExitCode: 0, Error: '', StartedAt: '2025-01-02T03:04:05.123456789Z', FinishedAt: '0001-01-01T00:00:00Z' },
     Image: IMG1, Name: '/web', RestartCount: 0, Config: { Labels: { a: 'b' }, Env: ['PATH=/usr/bin'], Cmd: null, Entrypoint: ['nginx'] },
     HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '', HostPort: '8080' }] } },
@@ -106,3 +107,8 @@ export function inspectContainer(now: number): Partial<ContainerInspect> & Recor
     Mounts: [],
   };
 }
+
+export const EVENTS = [
+  { status: 'start', id: ID1, from: 'nginx:1.25', Type: 'container', Action: 'start', Actor: { ID: ID1, Attributes: { name: 'web', image: 'nginx:1.25', 'com.example': 'a&b<c>' } }, scope: 'local', time: 1764000000, timeNano: 1764000000123456789 },
+  { Type: 'image', Action: 'pull', Actor: { ID: 'busybox:latest', Attributes: { name: 'busybox' } }, scope: 'local', time: 1764000001, timeNano: 1764000001000000000 },
+];

@@ -596,12 +596,12 @@ function parseHealth(v: Values): HealthConfig | undefined {
   const startPeriod = num(v, 'health-start-period');
   const startInterval = num(v, 'health-start-interval');
   const retries = num(v, 'health-retries');
-  const any = cmd !== '' || interval !== 0 || timeout !== 0 || startPeriod !== 0 || retries !== 0 || startInterval !== 0;
+  const hasHealthSettings = cmd !== '' || interval !== 0 || timeout !== 0 || startPeriod !== 0 || retries !== 0 || startInterval !== 0;
   if (bool(v, 'no-healthcheck')) {
-    if (any) throw new OptionError('--no-healthcheck conflicts with --health-* options');
+    if (hasHealthSettings) throw new OptionError('--no-healthcheck conflicts with --health-* options');
     return { Test: ['NONE'] };
   }
-  if (!any) return undefined;
+  if (!hasHealthSettings) return undefined;
   if (interval < 0) throw new OptionError('--health-interval cannot be negative');
   if (timeout < 0) throw new OptionError('--health-timeout cannot be negative');
   if (retries < 0) throw new OptionError('--health-retries cannot be negative');

@@ -207,11 +207,11 @@ export async function extractInto(tar: AsyncIterable<Buffer>, dir: string, renam
 
 /** The entry's path under root, or undefined for the root itself; names climbing out are refused. */
 function insideRoot(root: string, name: string): string | undefined {
-  const cleaned = normalize(`/${name}`).replace(/\/+$/, '');
-  if (cleaned === '' || cleaned === '/') return undefined;
-  const target = join(root, cleaned);
+  // As docker's Untar: absolute names land inside root, names climbing out are refused.
+  const target = join(root, normalize(name)).replace(/\/+$/, '');
   const rel = relative(root, target);
-  if (rel.startsWith('..') || isAbsolute(rel)) throw new Error(`invalid archive entry "${name}": it would be written outside ${root}`);
+  if (rel === '') return undefined;
+  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw new Error(`invalid archive entry "${name}": it would be written outside ${root}`);
   return target;
 }
 

@@ -148,7 +148,7 @@ async function copyToContainer(ctx: CommandContext, client: EngineClient, contai
 }
 
 async function summary(size: number, where: string): Promise<string> {
-  const { humanSizeWithPrecision } = await import('../format/units.js');
+  const { humanSizeWithPrecision } = await import('../../util/units.js');
   return `Successfully copied ${humanSizeWithPrecision(size, 3)} to ${where}\n`;
 }
 

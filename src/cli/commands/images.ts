@@ -37,7 +37,7 @@ export const imagesCommand: CommandDef = {
     const rows = images.flatMap((img) => imageRows(img, { trunc, showDigests, needDigest, nowMs: now }));
     ctx.stdout.write(formatRows(format, rows, imageHeader()));
     if (matchName !== undefined && images.length === 0 && IMAGE_SUBCOMMANDS.has(matchName)) {
-      ctx.stderr.write(`\nNo images found matching "${matchName}": did you mean "docker image ${matchName}"?\n`);
+      ctx.stderr.write(`\nNo images found matching "${matchName}": did you mean "berth image ${matchName}"?\n`);
     }
     return 0;
   },

@@ -3,7 +3,7 @@
 import type { SystemInfo } from '../../oci/engine-api.js';
 import { StatusError, type CommandContext, type CommandDef } from '../command.js';
 import { JSON_FORMAT, JSON_FORMAT_KEY, parseFormat } from '../format/formatter.js';
-import { bytesSize } from '../format/units.js';
+import { bytesSize } from '../../util/units.js';
 import { GoStruct, TemplateExecError } from '../format/template.js';
 import { INSPECT_FORMAT_HELP, stringFlag } from './read-support.js';
 import { clientVersionInfo } from './version.js';

@@ -4,7 +4,7 @@
 import type { EngineClient } from '../../client/index.js';
 import type { Filters } from '../../oci/engine-api.js';
 import type { CommandContext, CommandDef } from '../command.js';
-import { humanSize } from '../format/units.js';
+import { humanSize } from '../../util/units.js';
 import { boolFlag, confirm, filterFlag, listFlag, parseFilters } from './read-support.js';
 
 const CONTAINER_WARNING = 'WARNING! This will remove all stopped containers.\nAre you sure you want to continue?';

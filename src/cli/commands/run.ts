@@ -102,7 +102,9 @@ async function runAttached(ctx: CommandContext, client: EngineClient, id: string
   }
   await startOrReport(client, id, async () => {
     conn.close();
-    if (plan.autoRemove) await wait.result.catch(() => undefined);
+    // docker waits for the daemon to remove a --rm container whose start failed; bounded
+    // here, so a daemon that keeps the container cannot hang the CLI.
+    if (plan.autoRemove) await Promise.race([wait.result.catch(() => undefined), delay(5000)]);
   });
   const stopResize = plan.tty && ctx.stdout.isTTY ? monitorTtySize(ctx.stdout, ctx.stderr, (h, w) => client.resizeContainer(id, h, w)) : () => undefined;
   const stdin = plan.stdin ? ctx.stdin : undefined;
@@ -128,6 +130,10 @@ async function runAttached(ctx: CommandContext, client: EngineClient, id: string
     conn.close();
     if (stdin) releaseStdin(stdin);
   }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** waitExitOrRemoved: the container's status, or 125 when the wait itself failed. */

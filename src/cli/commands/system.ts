@@ -4,7 +4,7 @@ import { renderDiskUsage } from '../format/disk-usage.js';
 import { TABLE_FORMAT_KEY } from '../format/formatter.js';
 import { naturalCompare } from '../format/natural-sort.js';
 import { Template } from '../format/template.js';
-import { humanSize } from '../format/units.js';
+import { humanSize } from '../../util/units.js';
 import { pruneContainers, pruneImages } from './prune.js';
 import { FORMAT_HELP, boolFlag, confirm, filterFlag, listFlag, parseFilters, stringFlag } from './read-support.js';
 

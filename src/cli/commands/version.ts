@@ -8,7 +8,8 @@ import { GoStruct, Template, TemplateExecError, TemplateParseError } from '../fo
 import { reformatDate } from '../format/time.js';
 import { INSPECT_FORMAT_HELP, stringFlag } from './read-support.js';
 
-export const BERTH_CLI_VERSION = '0.1.0';
+import { BERTH_VERSION as BERTH_CLI_VERSION } from '../../util/version.js';
+export { BERTH_CLI_VERSION };
 
 const DEFAULT_VERSION_TEMPLATE = `{{with .Client -}}
 Client:{{if ne .Platform nil}}{{if ne .Platform.Name ""}} {{.Platform.Name}}{{end}}{{end}}

@@ -5,7 +5,7 @@ import { familiarName, parseReference } from '../../images/reference.js';
 import { DEFAULT_QUIET_FORMAT, HeaderMap, RAW_FORMAT_KEY, TABLE_FORMAT_KEY } from './formatter.js';
 import { FormatContext } from './template.js';
 import { goTimeString } from './time.js';
-import { ellipsis, goQuote, humanSizeWithPrecision, timeAgo, truncateId } from './units.js';
+import { ellipsis, goQuote, humanSizeWithPrecision, timeAgo, truncateId } from '../../util/units.js';
 
 export const DEFAULT_CONTAINER_TABLE_FORMAT = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
 

@@ -9,7 +9,7 @@ import {
 import { ImageContext, imageHeader } from './image.js';
 import { FormatContext } from './template.js';
 import { goTimeString } from './time.js';
-import { humanDuration, humanSize, humanSizeWithPrecision, truncateId } from './units.js';
+import { humanDuration, humanSize, humanSizeWithPrecision, truncateId } from '../../util/units.js';
 
 const DEFAULT_DISK_USAGE_TABLE_FORMAT = 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}';
 const IMAGE_TABLE = 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}';

@@ -3,7 +3,7 @@ import type { ImageHistoryItem } from '../../oci/engine-api.js';
 import { DEFAULT_QUIET_FORMAT, HeaderMap, TABLE_FORMAT_KEY } from './formatter.js';
 import { FormatContext } from './template.js';
 import { rfc3339 } from './time.js';
-import { ellipsis, humanSizeWithPrecision, timeAgo, truncateId } from './units.js';
+import { ellipsis, humanSizeWithPrecision, timeAgo, truncateId } from '../../util/units.js';
 
 const DEFAULT_HISTORY_TABLE_FORMAT = 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
 const NON_HUMAN_HISTORY_TABLE_FORMAT = 'table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';

@@ -5,7 +5,7 @@ import { familiarName, parseReference } from '../../images/reference.js';
 import { DEFAULT_QUIET_FORMAT, HeaderMap, RAW_FORMAT_KEY, TABLE_FORMAT_KEY, isTableFormat } from './formatter.js';
 import { FormatContext } from './template.js';
 import { goTimeString } from './time.js';
-import { humanSize, humanSizeWithPrecision, timeAgo, truncateId } from './units.js';
+import { humanSize, humanSizeWithPrecision, timeAgo, truncateId } from '../../util/units.js';
 
 const DEFAULT_IMAGE_TABLE_FORMAT = 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}';
 const DEFAULT_IMAGE_TABLE_FORMAT_WITH_DIGEST =

@@ -4,7 +4,7 @@
 // status lines are printed (no bars, no per-byte updates).
 import type { JSONMessage } from '../../oci/engine-api.js';
 import { BerthError } from '../../util/errors.js';
-import { humanSize } from './units.js';
+import { humanSize } from '../../util/units.js';
 import { exactInteger, rfc3339NanoFixed } from './time.js';
 
 /** A progress message as it comes off the wire (jsonmessage.JSONMessage's optional fields). */

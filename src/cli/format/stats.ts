@@ -2,9 +2,9 @@
 // the numbers computed from one stats sample, and the row contexts a --format uses.
 import type { BlkioEntry, ContainerStats } from '../../oci/engine-api.js';
 import { HeaderMap, TABLE_FORMAT_KEY } from './formatter.js';
-import { formatF } from './numbers.js';
+import { formatF } from '../../util/numbers.js';
 import { FormatContext } from './template.js';
-import { bytesSize, humanSizeWithPrecision, truncateId } from './units.js';
+import { bytesSize, humanSizeWithPrecision, truncateId } from '../../util/units.js';
 
 const DEFAULT_STATS_TABLE_FORMAT = 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}';
 const NO_VALUE = '--';

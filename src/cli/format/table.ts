@@ -2,7 +2,7 @@
 // measures cells with go-runewidth), for the options docker uses: no flags, space padding.
 // Cells are tab-terminated; a column block is a run of lines that all have that column
 // ("elastic tabstops"); a line without any tab ends the block, exactly as Go's does.
-import { displayWidth } from './units.js';
+import { displayWidth } from '../../util/units.js';
 
 interface Cell {
   text: string;

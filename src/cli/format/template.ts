@@ -6,8 +6,8 @@
 // FormatContext as docker's formatter contexts (methods called as fields, unknown fields an
 // error, `{{json .}}` marshalling every exported zero-argument method, as formatter.MarshalJSON).
 import { Parser, TemplateParseError, type Arg, type Command, type Node, type Pipeline } from './template-parse.js';
-import { formatF, formatG } from './numbers.js';
-import { goQuote } from './units.js';
+import { formatF, formatG } from '../../util/numbers.js';
+import { goQuote } from '../../util/units.js';
 
 export { TemplateParseError };
 

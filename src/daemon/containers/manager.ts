@@ -12,7 +12,7 @@ import { familiarString, parseDockerRef } from '../../images/reference.js';
 import type { Runtime } from '../../runtime/container.js';
 import { parseSignal } from '../../runtime/container.js';
 import { kernelMount, withTempMount } from '../../snapshots/mount.js';
-import { conflict, invalidArgument, isBerthError, notFound } from '../../util/errors.js';
+import { BerthError, conflict, invalidArgument, isBerthError, notFound } from '../../util/errors.js';
 import type { DaemonConfig } from '../config.js';
 import type { EventBus } from '../events.js';
 import { applyConfigDefaults, applyHostConfigDefaults, buildSpec, mergeImageConfig, missingBindSources, readSpecHost, resolveUser, validateCreate, type ResolvedUser, type SpecHost } from '../spec/index.js';
@@ -204,7 +204,13 @@ export class ContainerManager {
     if (rec.State.Running) throw new AlreadyInState('container already started');
     clearTimeout(live.restartTimer);
     live.restartTimer = undefined;
-    await this.run(rec);
+    try {
+      await this.run(rec);
+    } catch (err) {
+      // dockerd removes an --rm container that failed to start (after this start returns).
+      if (rec.HostConfig.AutoRemove) setImmediate(() => void this.remove(rec.ID, { force: true }).catch(() => undefined));
+      throw startError(err);
+    }
   }
 
   /** Mount, plan, create the shim-monitored process, join waiting attachers, then let it run. */
@@ -631,6 +637,17 @@ function withTimeout(p: Promise<void>, ms: number): Promise<boolean> {
       resolve(true);
     });
   });
+}
+
+/**
+ * A start failure as dockerd words it: clients pick exit codes 127/126 from Go's lower-case
+ * "no such file or directory" / "permission denied", so strerror's capitals are lowered.
+ */
+function startError(err: unknown): unknown {
+  if (!isBerthError(err)) return err;
+  const message = err.message.replace(/No such file or directory/g, 'no such file or directory').replace(/Permission denied/g, 'permission denied');
+  const runtimeFailure = /^(finding the executable|executing|changing to cwd|switching to uid)/.test(err.message);
+  return new BerthError(runtimeFailure ? 'InvalidArgument' : err.code, runtimeFailure ? `failed to create task for container: OCI runtime create failed: ${message}: unknown` : message, { cause: err });
 }
 
 /** Docker's exit codes for a process that could not be started: 127 not found, 126 not executable. */

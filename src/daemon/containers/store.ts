@@ -94,14 +94,14 @@ export class ContainerStore {
   }
 
   /**
-   * Persist a record. A new container is written durably; state changes are not fsynced:
-   * the shims' files hold the truth about running processes, and restore reconciles.
+   * Persist a record: atomically (a reader or a restarted daemon sees the old or the new
+   * record), but not fsynced. Like its snapshot's record, a container created just before a
+   * power loss may be forgotten; the shims' files hold the truth about running processes.
    */
   save(rec: ContainerRecord): void {
     const dir = this.containerDir(rec.ID);
-    const isNew = !this.byId.has(rec.ID);
-    if (isNew) mkdirSync(dir, { recursive: true, mode: 0o710 });
-    writeFileAtomic(join(dir, 'config.v2.json'), JSON.stringify(rec), 0o600, { durable: isNew });
+    if (!this.byId.has(rec.ID)) mkdirSync(dir, { recursive: true, mode: 0o710 });
+    writeFileAtomic(join(dir, 'config.v2.json'), JSON.stringify(rec), 0o600, { durable: false });
     this.byId.set(rec.ID, rec);
     this.byName.set(rec.Name, rec.ID);
   }

@@ -3,7 +3,7 @@
 import type {
   ContainerInspect, ContainerSummary, Filters, MountPoint, NetworkSettings, Port,
 } from '../../oci/engine-api.js';
-import { containerStatusText } from '../../cli/format/units.js';
+import { containerStatusText } from '../../util/units.js';
 import { invalidArgument } from '../../util/errors.js';
 import type { ContainerRecord } from './store.js';
 

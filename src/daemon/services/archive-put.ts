@@ -102,7 +102,8 @@ class CopyPlanner {
 }
 
 function startApplier(rootfs: string, noOverwriteDirNonDir: boolean) {
-  const args = ['apply', rootfs, 'native', ...(noOverwriteDirNonDir ? ['no-overwrite-dir-nondir'] : [])];
+  // cross-mounts: a running container's root (/proc/<pid>/root) has its volumes mounted in it.
+  const args = ['apply', rootfs, 'native', 'cross-mounts', ...(noOverwriteDirNonDir ? ['no-overwrite-dir-nondir'] : [])];
   const child = spawn(UNPACK_PATH, args, { stdio: ['pipe', 'ignore', 'pipe'] }) as ChildProcessByStdio<Writable, null, Readable>;
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));

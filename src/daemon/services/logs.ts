@@ -17,6 +17,8 @@ const CHUNK = 64 * 1024;
 const MAX_LINE = 1024 * 1024;
 /** How often a follower looks again when no file event came (fs.watch can miss some). */
 const POLL_MS = 250;
+/** Bytes compared to notice that a file was truncated and rewritten in place. */
+const TAIL_CHECK_BYTES = 64;
 
 interface Instant {
   sec: number;
@@ -88,6 +90,9 @@ class LogFile {
   private carry: Buffer[] = [];
   private carried = 0;
   private discarding = false;
+  /** Where the last complete line read ends, and its last bytes: how an in-place truncation is noticed. */
+  private lineEnd = 0;
+  private lineTail: Buffer = Buffer.alloc(0);
 
   constructor(readonly fh: FileHandle, readonly dev: number, readonly ino: number, public pos = 0) {}
 
@@ -111,13 +116,44 @@ class LogFile {
   async lines(end = Infinity): Promise<Buffer[]> {
     const out: Buffer[] = [];
     const buf = Buffer.allocUnsafe(CHUNK);
+    const lineEnd = this.lineEnd;
     while (this.pos < end) {
       const { bytesRead } = await this.fh.read(buf, 0, Math.min(CHUNK, end - this.pos), this.pos);
       if (bytesRead === 0) break;
+      const chunk = buf.subarray(0, bytesRead);
+      const lastNewline = chunk.lastIndexOf(0x0a);
+      if (lastNewline !== -1) this.lineEnd = this.pos + lastNewline + 1;
       this.pos += bytesRead;
-      this.split(buf.subarray(0, bytesRead), out);
+      this.split(chunk, out);
     }
+    if (this.lineEnd !== lineEnd) this.lineTail = await this.bytesBefore(this.lineEnd);
     return out;
+  }
+
+  /** Continue reading at pos, the start of a line. */
+  async seek(pos: number): Promise<void> {
+    this.pos = pos;
+    this.lineEnd = pos;
+    this.lineTail = await this.bytesBefore(pos);
+  }
+
+  private async bytesBefore(end: number): Promise<Buffer> {
+    const len = Math.min(TAIL_CHECK_BYTES, end);
+    const b = Buffer.alloc(len);
+    const { bytesRead } = await this.fh.read(b, 0, len, end - len);
+    return b.subarray(0, bytesRead);
+  }
+
+  /**
+   * Whether the file was truncated and written again since it was read (a single-file log
+   * rotates in place): it is shorter than what was read, or the end of the last line read
+   * is no longer what it was (every line carries a nanosecond time, so it never matches by chance).
+   */
+  async truncated(): Promise<boolean> {
+    const { size } = await this.fh.stat();
+    if (size < this.pos) return true;
+    if (this.lineEnd === 0) return false;
+    return !(await this.bytesBefore(this.lineEnd)).equals(this.lineTail);
   }
 
   private split(chunk: Buffer, out: Buffer[]): void {
@@ -144,6 +180,8 @@ class LogFile {
   /** The file was truncated in place (rotation with a single file): start again at its top. */
   restart(): void {
     this.pos = 0;
+    this.lineEnd = 0;
+    this.lineTail = Buffer.alloc(0);
     this.carry = [];
     this.carried = 0;
     this.discarding = false;
@@ -219,11 +257,11 @@ async function applyTail(files: LogFile[], tail: number): Promise<void> {
     const f = files[i]!;
     const { size } = await f.fh.stat();
     if (left === 0 && i < files.length - 1) {
-      f.pos = size;
+      await f.seek(size);
       continue;
     }
     const { start, lines } = await tailStart(f.fh, size, left);
-    f.pos = start;
+    await f.seek(start);
     left -= lines;
   }
 }
@@ -272,6 +310,14 @@ async function inodeOf(path: string): Promise<{ dev: number; ino: number } | und
   }
 }
 
+/** Whether the log at path moved on from `current`: rotated away, truncated in place, or created. */
+async function changed(path: string, current: LogFile | undefined): Promise<'rotated' | 'truncated' | undefined> {
+  const named = await inodeOf(path);
+  if (named && (!current || !current.same(named))) return 'rotated';
+  if (current && (await current.truncated())) return 'truncated';
+  return undefined;
+}
+
 /**
  * The entries of the json-file log at `path`, oldest first, filtered by opts. With
  * opts.follow, lines appended later (also across rotations) follow, until `stopped`
@@ -279,83 +325,55 @@ async function inodeOf(path: string): Promise<{ dev: number; ino: number } | und
  */
 export async function* readJsonLog(path: string, opts: LogsOptions, stopped: Promise<void>, signal: AbortSignal): AsyncGenerator<LogEntry> {
   const window = new Window(opts);
-  const open: LogFile[] = await openNewerFiles(path);
+  // Files still to read, oldest first; the last one is the log being written (and followed).
+  const queue: LogFile[] = await openNewerFiles(path);
   const waker = opts.follow ? new Waker(dirname(path)) : undefined;
   let hasStopped = false;
-  void stopped.then(() => {
+  const onStop = (): void => {
     hasStopped = true;
     waker?.fire();
-  });
+  };
+  stopped.then(onStop, onStop);
   const onAbort = (): void => waker?.fire();
   signal.addEventListener('abort', onAbort);
+  // Each line goes through the window; false means the read is over (until passed, or aborted).
+  const deliver = function* (lines: Buffer[]): Generator<LogEntry, boolean> {
+    for (const l of lines) {
+      if (signal.aborted) return false;
+      const e = parseLogLine(l);
+      if (!e) continue;
+      const verdict = window.decide(e);
+      if (verdict === 'stop') return false;
+      if (verdict === 'emit') yield { stream: e.stream, time: e.time, line: e.line };
+    }
+    return true;
+  };
   try {
-    if (opts.tail !== undefined && opts.tail >= 0) await applyTail(open, opts.tail);
-    // Each line goes through the window; false means the read is over (until passed, or aborted).
-    const deliver = function* (lines: Buffer[]): Generator<LogEntry, boolean> {
-      for (const l of lines) {
-        if (signal.aborted) return false;
-        const e = parseLogLine(l);
-        if (!e) continue;
-        const verdict = window.decide(e);
-        if (verdict === 'stop') return false;
-        if (verdict === 'emit') yield { stream: e.stream, time: e.time, line: e.line };
+    if (opts.tail !== undefined && opts.tail >= 0) await applyTail(queue, opts.tail);
+    for (;;) {
+      // Files behind the newest one are final: read each to its end, in order.
+      while (queue.length > 1) {
+        if (!(yield* deliver(await queue[0]!.lines()))) return;
+        await queue.shift()!.close();
       }
-      return true;
-    };
-    while (open.length > 1) {
-      const f = open.shift()!;
-      const more = yield* deliver(await f.lines());
-      await f.close();
-      if (!more) return;
-    }
-    let current = open.shift();
-    if (!opts.follow) {
-      if (current) yield* deliver(await current.lines());
-      await current?.close();
-      return;
-    }
-    try {
-      for (;;) {
-        const stopSeen = hasStopped; // read after this point catches everything written before the stop
-        let progressed = false;
-        if (current) {
-          const lines = await current.lines();
-          progressed = lines.length > 0;
-          if (!(yield* deliver(lines))) return;
-        }
-        const named = await inodeOf(path);
-        if (named && (!current || !current.same(named))) {
-          // Rotated (or created): the old file is final; read it out, then each newer one in turn.
-          const newer = await openNewerFiles(path, current);
-          if (newer.length > 0) {
-            if (current) {
-              if (!(yield* deliver(await current.lines()))) return;
-              await current.close();
-            }
-            while (newer.length > 1) {
-              const f = newer.shift()!;
-              const more = yield* deliver(await f.lines());
-              await f.close();
-              if (!more) return;
-            }
-            current = newer.shift();
-            progressed = true;
-          }
-        } else if (current && (await current.fh.stat()).size < current.pos) {
-          current.restart(); // truncated in place: a single-file log rotated
-          progressed = true;
-        }
-        if (signal.aborted) return;
-        if (progressed) continue;
-        if (stopSeen) return;
-        await waker!.wait(POLL_MS);
-      }
-    } finally {
-      await current?.close();
+      const current = queue[0];
+      const stopSeen = hasStopped; // what is read after this point includes everything written before the stop
+      const lines = current ? await current.lines() : [];
+      if (!(yield* deliver(lines))) return;
+      if (!opts.follow) return;
+      const change = await changed(path, current);
+      // Rotated: `current` is final (the shim writes nothing to it after the rename); what came after it follows.
+      const newer = change === 'rotated' ? await openNewerFiles(path, current) : [];
+      queue.push(...newer);
+      if (change === 'truncated') current!.restart(); // a single-file log rotated in place
+      if (signal.aborted) return;
+      if (lines.length > 0 || newer.length > 0 || change === 'truncated') continue;
+      if (stopSeen) return;
+      await waker!.wait(POLL_MS);
     }
   } finally {
     signal.removeEventListener('abort', onAbort);
     waker?.close();
-    for (const f of open) await f.close();
+    for (const f of queue) await f.close();
   }
 }

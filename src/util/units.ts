@@ -1,7 +1,7 @@
 // Human-readable sizes, durations, container status strings and ID truncation, exactly as
 // docker prints them (github.com/docker/go-units size.go and duration.go, moby's
 // container/state.go State.String, pkg/stringid, docker/cli formatter/displayutils.go).
-import type { ContainerState } from '../../oci/engine-api.js';
+import type { ContainerState } from '../oci/engine-api.js';
 import { formatG } from './numbers.js';
 
 const DECIMAL_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
