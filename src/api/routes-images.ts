@@ -121,7 +121,7 @@ async function createImage(ctx: RequestContext): Promise<void> {
       changes: q.all('changes'),
       ...(platform !== undefined ? { platform } : {}),
     }, progress);
-    progress({ status: id });
+    void id; // the image service reports the new ID in the stream itself
   });
 }
 

@@ -277,8 +277,46 @@ function spellingsOf(entry: Entry, mgmt: string, topLevel: string | undefined): 
   return [...new Set(out)];
 }
 
+// Static imports, one per command module, so the bundler can split them and each loads only when used.
+const MODULES: Record<string, () => Promise<Record<string, unknown>>> = {
+  attach: () => import('./commands/attach.js'),
+  commit: () => import('./commands/commit.js'),
+  completion: () => import('./commands/completion.js'),
+  cp: () => import('./commands/cp.js'),
+  create: () => import('./commands/create.js'),
+  diff: () => import('./commands/diff.js'),
+  events: () => import('./commands/events.js'),
+  exec: () => import('./commands/exec.js'),
+  export: () => import('./commands/export.js'),
+  history: () => import('./commands/history.js'),
+  images: () => import('./commands/images.js'),
+  import: () => import('./commands/import.js'),
+  info: () => import('./commands/info.js'),
+  inspect: () => import('./commands/inspect.js'),
+  lifecycle: () => import('./commands/lifecycle.js'),
+  load: () => import('./commands/load.js'),
+  logs: () => import('./commands/logs.js'),
+  port: () => import('./commands/port.js'),
+  prune: () => import('./commands/prune.js'),
+  ps: () => import('./commands/ps.js'),
+  pull: () => import('./commands/pull.js'),
+  push: () => import('./commands/push.js'),
+  rmi: () => import('./commands/rmi.js'),
+  run: () => import('./commands/run.js'),
+  save: () => import('./commands/save.js'),
+  start: () => import('./commands/start.js'),
+  stats: () => import('./commands/stats.js'),
+  system: () => import('./commands/system.js'),
+  tag: () => import('./commands/tag.js'),
+  top: () => import('./commands/top.js'),
+  update: () => import('./commands/update.js'),
+  version: () => import('./commands/version.js'),
+};
+
 async function loadDef(r: Resolved): Promise<CommandDef> {
-  const mod = await (import(`./commands/${r.entry.file}.js`) as Promise<Record<string, unknown>>);
+  const load = MODULES[r.entry.file];
+  if (!load) throw new Error(`internal error: no module for command file "${r.entry.file}"`);
+  const mod = await load();
   const defs = Object.values(mod).filter(isCommandDef);
   const wanted = [r.spelling, r.spelling.split(' ').pop()!, ...r.spellings.map((s) => s.replace(/^berth /, ''))];
   for (const w of wanted) {

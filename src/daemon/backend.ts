@@ -58,6 +58,8 @@ export interface LogsOptions {
   timestamps: boolean;
   /** Lines from the end; undefined: all. */
   tail?: number;
+  /** Aborted when the client goes away (a follow must stop then). */
+  signal?: AbortSignal;
 }
 
 export interface LogEntry {

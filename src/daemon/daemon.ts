@@ -229,9 +229,8 @@ export class Daemon implements Backend {
     const driver = rec.HostConfig.LogConfig?.Type || this.config.logDriver;
     if (driver === 'none') throw conflict('configured logging driver does not support reading');
     const stopped = rec.State.Running ? new Promise<void>((r) => this.containers.liveOf(rec.ID).onExit.push(r)) : Promise.resolve();
-    const controller = new AbortController();
     const { readJsonLog } = await import('./services/logs.js');
-    return { tty: rec.Config.Tty === true, entries: readJsonLog(rec.LogPath, opts, stopped, controller.signal) };
+    return { tty: rec.Config.Tty === true, entries: readJsonLog(rec.LogPath, opts, stopped, opts.signal ?? new AbortController().signal) };
   }
 
   async topContainer(idOrName: string, psArgs: string): Promise<ContainerTopResponse> {
@@ -263,7 +262,17 @@ export class Daemon implements Backend {
   async containerChanges(idOrName: string): Promise<FilesystemChange[]> {
     const rec = this.containers.find(idOrName);
     const { changesFromMounts } = await import('./services/changes.js');
-    return changesFromMounts(await this.store.snapshots.mounts(rec.SnapshotKey));
+    const mounts = await this.store.snapshots.mounts(rec.SnapshotKey);
+    if (this.store.snapshots.name === 'overlay') return changesFromMounts(mounts);
+    // A native snapshot is a full copy: compare it with a view of the image it came from.
+    const parent = (await this.store.snapshots.stat(rec.SnapshotKey)).parent;
+    if (parent === undefined) return changesFromMounts(mounts);
+    const viewKey = `diff-${rec.ID}-${process.hrtime.bigint()}`;
+    try {
+      return await changesFromMounts(mounts, await this.store.snapshots.view(viewKey, parent));
+    } finally {
+      await this.store.snapshots.remove(viewKey).catch(() => undefined);
+    }
   }
 
   async exportContainer(idOrName: string): Promise<Readable> {
@@ -273,17 +282,17 @@ export class Daemon implements Backend {
 
   async statPath(idOrName: string, path: string): Promise<PathStat> {
     const { statPath } = await import('./services/archive.js');
-    return this.withRootfs(idOrName, (rootfs) => statPath(rootfs, path));
+    return this.withRootfs(idOrName, (rootfs) => statPath(rootfs, path, idOrName));
   }
 
   async getArchive(idOrName: string, path: string): Promise<{ stat: PathStat; tar: Readable }> {
     const rec = this.containers.find(idOrName);
     const { getArchive } = await import('./services/archive.js');
-    if (rec.State.Running) return getArchive(this.containers.liveRootfs(rec), path);
+    if (rec.State.Running) return getArchive(this.containers.liveRootfs(rec), path, idOrName);
     // A stopped container's rootfs is mounted for the copy and unmounted when the tar is read.
     const { rootfs, release } = await this.mountStopped(rec);
     try {
-      const result = await getArchive(rootfs, path);
+      const result = await getArchive(rootfs, path, idOrName);
       result.tar.once('close', () => void release());
       return result;
     } catch (err) {
@@ -295,8 +304,9 @@ export class Daemon implements Backend {
   async putArchive(idOrName: string, path: string, tar: Readable, opts: ArchiveOptions): Promise<void> {
     const rec = this.containers.find(idOrName);
     const { putArchive } = await import('./services/archive.js');
-    if (rec.HostConfig.ReadonlyRootfs) throw conflict('container rootfs is marked read-only');
-    return this.withRootfs(idOrName, (rootfs) => putArchive(rootfs, path, tar, opts));
+    return this.withRootfs(idOrName, (rootfs) => putArchive(rootfs, path, tar, {
+      ...opts, container: idOrName, user: rec.Config.User ?? '', readonlyRootfs: rec.HostConfig.ReadonlyRootfs === true,
+    }));
   }
 
   private async withRootfs<T>(idOrName: string, fn: (rootfs: string) => Promise<T>): Promise<T> {
@@ -321,6 +331,19 @@ export class Daemon implements Backend {
         if (existsSync(rootfs)) (await import('node:fs')).rmdirSync(rootfs);
       },
     };
+  }
+
+  /** POST /auth (`docker login`): check the credentials with the registry; nothing is stored. */
+  async authenticate(auth: RegistryAuth): Promise<{ IdentityToken?: string }> {
+    const { verifyLogin } = await import('../registry/client/login.js');
+    let username = auth.username ?? '';
+    let password = auth.password ?? '';
+    if (auth.auth && !username) [username, password] = Buffer.from(auth.auth, 'base64').toString('utf8').split(/:(.*)/s) as [string, string];
+    const registry = (auth.serveraddress ?? 'docker.io').replace(/^https?:\/\//, '').replace(/\/v[12]\/?$/, '').replace(/^index\.docker\.io$/, 'docker.io');
+    await verifyLogin(registry, { username, password }, {
+      insecureRegistries: this.config.insecureRegistries, registryMirrors: this.config.registryMirrors, mirrors: this.config.mirrorsByHost,
+    });
+    return {};
   }
 
   // ---- exec ----

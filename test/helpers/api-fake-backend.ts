@@ -78,6 +78,8 @@ export class FakeBackend implements Backend {
   private nextId = 16;
   private readonly waiters: { id: string; condition: string; resolve: (r: ContainerWaitResponse) => void }[] = [];
   private readonly attached = new Map<string, PassThrough[]>();
+  /** What attached stdin readers do once their container starts (input before start waits, as in a pipe). */
+  private readonly onStart = new Map<string, (() => void)[]>();
 
   constructor() {
     this.addContainer({ name: 'web', cmd: ['httpd', '-f'], state: 'running' });
@@ -233,6 +235,8 @@ export class FakeBackend implements Backend {
     const c = this.find(idOrName);
     if (c.state === 'running') throw notModified('container already started');
     c.state = 'running';
+    for (const begin of this.onStart.get(c.id) ?? []) begin();
+    this.onStart.delete(c.id);
     const streams = this.attached.get(c.id) ?? [];
     this.attached.delete(c.id);
     // An interactive fake process (cat) runs until its stdin closes.
@@ -336,13 +340,17 @@ export class FakeBackend implements Backend {
     let input: PassThrough | undefined;
     if (opts.stdin && c.openStdin) {
       // cat: echo stdin; when stdin closes, the process exits 0.
-      input = new PassThrough();
-      input.on('data', (chunk: Buffer) => output.write(c.tty ? chunk : muxFrame(1, chunk.toString())));
-      input.on('end', () => {
-        output.end();
-        this.exit(c, 0);
-      });
-      if (c.state !== 'running') this.attached.set(c.id, [...(this.attached.get(c.id) ?? []), output]);
+      const stdin = new PassThrough();
+      input = stdin;
+      const begin = (): void => {
+        stdin.on('data', (chunk: Buffer) => output.write(c.tty ? chunk : muxFrame(1, chunk.toString())));
+        stdin.on('end', () => {
+          output.end();
+          this.exit(c, 0);
+        });
+      };
+      if (c.state === 'running') begin();
+      else this.onStart.set(c.id, [...(this.onStart.get(c.id) ?? []), begin]);
     } else if (c.state !== 'running') {
       this.attached.set(c.id, [...(this.attached.get(c.id) ?? []), output]);
     }

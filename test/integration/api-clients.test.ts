@@ -23,6 +23,9 @@ function run(cmd: string, args: string[], input?: string): Promise<Run> {
     const child = spawn(cmd, args, {
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: configDir, DOCKER_HOST: `unix://${api.socketPath}`, DOCKER_CONFIG: configDir },
       stdio: ['pipe', 'pipe', 'pipe'],
+      // A wedged client must fail its test, not hang the suite.
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
     });
     let stdout = '';
     let stderr = '';

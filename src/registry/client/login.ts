@@ -12,6 +12,13 @@ export interface LoginOptions extends RegistryHostsOptions {
 
 /** Verify and store credentials; resolves to docker's message, "Login Succeeded". */
 export async function login(registry: string, creds: Required<Pick<Credentials, 'username' | 'password'>>, opts: LoginOptions = {}): Promise<string> {
+  await verifyLogin(registry, creds, opts);
+  await storeCredentials(registry, creds, opts.authConfigPath ?? defaultAuthConfigPath());
+  return 'Login Succeeded';
+}
+
+/** Check credentials against the registry without storing them (berthd's POST /auth). */
+export async function verifyLogin(registry: string, creds: Required<Pick<Credentials, 'username' | 'password'>>, opts: RegistryHostsOptions = {}): Promise<void> {
   const hosts = new RegistryHosts(opts);
   const [endpoint] = hosts.endpoints(registry, 'push');
   const session = new Session(registry, endpoint!, hosts, async () => creds);
@@ -25,8 +32,6 @@ export async function login(registry: string, creds: Required<Pick<Credentials, 
   } else if (ping.status !== 200) {
     throw unavailable(`login to ${registry}: ${endpoint!.base.host}/v2/ answered ${ping.status}; is it a registry?`);
   }
-  await storeCredentials(registry, creds, opts.authConfigPath ?? defaultAuthConfigPath());
-  return 'Login Succeeded';
 }
 
 /** Forget stored credentials; docker's messages. */
