@@ -43,6 +43,8 @@ export interface CreateOptions {
   loopbackUp?: boolean;
   /** Mount the root filesystem (a snapshot) inside the container's mount namespace. */
   rootfsMounts?: readonly RootfsMount[];
+  /** The bundle's config.json, already parsed (and validated) by the caller. */
+  spec?: Spec;
 }
 
 /** An exec whose shim stays as its monitor (berthd): attach.sock, ctl.sock and exit in `stateDir`. */
@@ -144,7 +146,8 @@ export class Runtime {
   async create(id: string, o: CreateOptions): Promise<Created> {
     validateId(id);
     const bundle = resolve(o.bundle);
-    const spec = loadBundleConfig(bundle);
+    // berthd hands over the spec it just wrote to config.json: no need to read it back.
+    const spec = o.spec ?? loadBundleConfig(bundle);
     const rootfs = isAbsolute(spec.root!.path) ? spec.root!.path : join(bundle, spec.root!.path);
     if (!existsSync(rootfs) || !statSync(rootfs).isDirectory()) throw invalidArgument(`root.path ${rootfs} is not a directory`);
     const seccomp = await this.seccompFor(spec);

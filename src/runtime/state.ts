@@ -55,8 +55,9 @@ export class StateStore {
     return dir;
   }
 
+  /** Atomic, not fsynced: the state root is runtime state (a tmpfs under /run, as runc's), gone at reboot anyway. */
   save(rec: ContainerRecord): void {
-    writeFileAtomic(join(this.dir(rec.id), 'state.json'), JSON.stringify(rec), 0o600);
+    writeFileAtomic(join(this.dir(rec.id), 'state.json'), JSON.stringify(rec), 0o600, { durable: false });
   }
 
   load(id: string): ContainerRecord {

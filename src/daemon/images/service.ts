@@ -4,8 +4,6 @@
 // commits (it pauses the container and hands over the snapshot key).
 import { Readable } from 'node:stream';
 import { imageDiskUsage, imageHistory, inspectImage, listImages } from '../../images/list.js';
-import { loadImages } from '../../images/archive/load.js';
-import { saveImages } from '../../images/archive/save.js';
 import { familiarName, familiarString, parseReference } from '../../images/reference.js';
 import type { ImageRecord, ImageStore } from '../../images/store.js';
 import type {
@@ -18,8 +16,6 @@ import { commitContainer, importTarball, repoTagReference, type CommitInput } fr
 import { deleteImage, pruneImages, type DeleteContext, type InUse } from './delete.js';
 import { ImageEvents, type EmitImageEvent } from './events.js';
 import { LIST_FILTERS, checkFilterNames, danglingFilter, untilFilter } from './filters.js';
-import { pullImage } from './pull.js';
-import { pushImage } from './push.js';
 
 export type { CommitInput } from './commit.js';
 export type { ImageEvent } from './events.js';
@@ -122,12 +118,15 @@ export class ImageService {
 
   // ---- registries ----
 
-  pullImage(ref: string, opts: { platform?: string; auth?: RegistryAuth; progress: ProgressSink; signal: AbortSignal }): Promise<void> {
+  // The registry client and the archive code load on first use: an idle daemon stays small.
+  async pullImage(ref: string, opts: { platform?: string; auth?: RegistryAuth; progress: ProgressSink; signal: AbortSignal }): Promise<void> {
+    const { pullImage } = await import('./pull.js');
     return pullImage(this.store, this.registry, this.events, ref, opts);
   }
 
   /** `ref` with a tag pushes that tag; without one, every local tag of the repository. */
-  pushImage(ref: string, opts: { auth?: RegistryAuth; progress: ProgressSink; signal: AbortSignal }): Promise<void> {
+  async pushImage(ref: string, opts: { auth?: RegistryAuth; progress: ProgressSink; signal: AbortSignal }): Promise<void> {
+    const { pushImage } = await import('./push.js');
     return pushImage(this.store, this.registry, this.events, ref, opts);
   }
 
@@ -156,6 +155,7 @@ export class ImageService {
   async saveImages(names: string[]): Promise<Readable> {
     if (names.length === 0) throw invalidArgument('no image names given to save');
     const ids = [...new Set(await Promise.all(names.map(async (n) => (await this.store.resolve(n)).id)))];
+    const { saveImages } = await import('../../images/archive/save.js');
     const chunks = saveImages(this.store, names);
     const first = await chunks.next();
     const events = this.events;
@@ -177,6 +177,7 @@ export class ImageService {
    * per-layer progress, which berth's loader does not report.
    */
   async loadImages(tar: Readable, progress: ProgressSink, _quiet: boolean): Promise<void> {
+    const { loadImages } = await import('../../images/archive/load.js');
     const result = await loadImages(this.store, tar);
     for (const img of result.images) await this.events.log('load', img.id, img.id);
     for (const line of result.messages) progress({ stream: `${line}\n` });

@@ -5,7 +5,8 @@ import { posix } from 'node:path';
 
 import type { HostConfig } from '../../oci/engine-api.js';
 import type { Linux, LinuxResources, Process, Spec } from '../../oci/runtime-spec.js';
-import { dockerDefaultProfile } from '../../runtime/seccomp/index.js';
+// docker-default, not the seccomp index: the compiler's syscall tables load only in the runtime, on first use.
+import { dockerDefaultProfile } from '../../runtime/seccomp/docker-default.js';
 import { containerCapabilities } from './caps.js';
 import { defaultMaskedPaths } from './defaults.js';
 import { DEFAULT_DEVICE_RULES, devicesFromPath, hostDevices, parseDeviceCgroupRule } from './devices.js';

@@ -1,7 +1,8 @@
 // HostConfig.SecurityOpt, parsed as moby's parseSecurityOpt (daemon/daemon_unix.go), and the seccomp
 // section it selects (daemon/seccomp_linux.go WithSeccomp).
 import type { LinuxSeccomp } from '../../oci/runtime-spec.js';
-import { resolveDockerProfile, type DockerSeccompProfile, type HostArch } from '../../runtime/seccomp/index.js';
+import { resolveDockerProfile, type DockerSeccompProfile } from '../../runtime/seccomp/docker-default.js';
+import type { HostArch } from '../../runtime/seccomp/syscalls.js';
 import { invalidArgument } from '../../util/errors.js';
 
 export interface SecurityOptions {
