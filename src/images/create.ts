@@ -42,11 +42,22 @@ export interface NewImage {
   refs?: string[];
 }
 
+/**
+ * The parent's history with one entry per layer: history is optional in OCI, so a parent may
+ * list fewer layer entries than it has layers; the child must not (entries stand in for them).
+ */
+function baseHistory(base: ImageConfig): NonNullable<ImageConfig['history']> {
+  const history = [...(base.history ?? [])];
+  const missing = base.rootfs.diff_ids.length - history.filter((h) => h.empty_layer !== true).length;
+  const stand = base.created ? { created: base.created } : {};
+  return missing > 0 ? [...Array.from({ length: missing }, () => ({ ...stand })), ...history] : history;
+}
+
 function buildConfig(img: NewImage, created: string): ImageConfig {
   const platform = hostPlatform();
   const base: ImageConfig = img.base ?? { architecture: platform.architecture, os: platform.os, rootfs: { type: 'layers', diff_ids: [] } };
   const diffIds = [...base.rootfs.diff_ids, ...(img.layer ? [img.layer.diffId] : [])];
-  const history = [...(base.history ?? []), { ...img.history, created, ...(img.layer ? {} : { empty_layer: true }) }];
+  const history = [...baseHistory(base), { ...img.history, created, ...(img.layer ? {} : { empty_layer: true }) }];
   const config: ImageConfig = { ...base, created, rootfs: { type: 'layers', diff_ids: diffIds }, history };
   if (img.author !== undefined) config.author = img.author;
   if (img.config !== undefined) config.config = img.config;

@@ -28,7 +28,7 @@ let busybox: BusyboxImage;
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const daemonLog = (): string => (daemon ? `berthd log (tail):\n${logTail(daemon.log())}` : '');
 
-describe('docker CLI against berthd', { skip, timeout: 900_000 }, () => {
+describe('docker CLI against berthd', { skip, timeout: 1_800_000 }, () => {
   before(async () => {
     daemon = await startBerthd();
     registry = await startLocalRegistry(join(work, 'registry'));
@@ -106,10 +106,10 @@ function workflow(cli: DockerCli, flavor: string): void {
     assert.ok(!left.includes(`${flavor}-missing-cmd`) && !left.includes(`${flavor}-not-executable`), `left behind: ${left.join(', ')}`);
   });
 
-  it('never loses the output of commands that print and exit at once (run --rm and exec, 10 times each)', () => {
+  it('never loses the output of commands that print and exit at once (run --rm and exec, 20 times each)', () => {
     const host = sleeper('quick-exec');
     const lost: string[] = [];
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 20; i++) {
       const run = cli.run(['run', '--rm', image(), 'echo', `run-${i}`]);
       if (run.code !== 0 || run.out !== `run-${i}\n`) lost.push(`run #${i}: code ${run.code} out ${JSON.stringify(run.out)} err ${JSON.stringify(run.err)}`);
       const exec = cli.run(['exec', host.name, 'echo', `exec-${i}`]);
@@ -181,17 +181,27 @@ function workflow(cli: DockerCli, flavor: string): void {
     }
   });
 
-  it('exec runs commands with -e, -w, -u, -i and -d and returns their exit code', async () => {
+  it('exec runs commands with -e, -w, -i and -d and returns their exit code', async () => {
     const { name: n } = sleeper('exec');
     assert.deepEqual(cli.run(['exec', n, 'sh', '-c', 'sleep 0.1; echo hello']), { code: 0, out: 'hello\n', err: '' });
     assert.equal(cli.run(['exec', n, 'sh', '-c', 'exit 4']).code, 4);
-    assert.equal(cli.ok(['exec', '-e', 'FOO=bar', '-w', '/tmp', '-u', 'nobody', n, 'sh', '-c', 'sleep 0.1; echo $FOO; pwd; id -u']), 'bar\n/tmp\n65534\n');
+    assert.equal(cli.ok(['exec', '-e', 'FOO=bar', '-w', '/tmp', n, 'sh', '-c', 'sleep 0.1; echo $FOO; pwd']), 'bar\n/tmp\n');
     assert.equal(cli.ok(['exec', '-i', n, 'cat'], { input: 'from stdin\n' }), 'from stdin\n');
     assert.equal(cli.ok(['exec', '-d', n, 'sh', '-c', 'echo detached > /tmp/d']), '');
     await poll('the detached exec to write /tmp/d', () => (cli.run(['exec', n, 'cat', '/tmp/d']).out === 'detached\n' ? true : undefined));
+    // dockerd writes a start failure into the attached stream (stdout), as "<error>\r\n".
     const missing = cli.run(['exec', n, 'no-such-command']);
     assert.equal(missing.code, 126);
-    assert.match(missing.err, /executable file not found in \$PATH/);
+    assert.match(missing.out + missing.err, /executable file not found in \$PATH/);
+  });
+
+  it('exec -u runs the command as a user from the container\'s /etc/passwd, or a numeric uid:gid', () => {
+    const { name: n } = sleeper('exec-user');
+    assert.equal(cli.ok(['exec', '-u', 'nobody', n, 'sh', '-c', 'sleep 0.1; id -u; id -g']), '65534\n65534\n');
+    assert.equal(cli.ok(['exec', '-u', '1234:5678', n, 'sh', '-c', 'sleep 0.1; id -u; id -g']), '1234\n5678\n');
+    const unknown = cli.run(['exec', '-u', 'no-such-user', n, 'true']);
+    assert.equal(unknown.code, 126);
+    assert.match(unknown.out + unknown.err, /unable to find user no-such-user: no matching entries in passwd file/);
   });
 
   it('attach streams a running container\'s output and ends with its exit code', async () => {
@@ -518,7 +528,7 @@ function workflow(cli: DockerCli, flavor: string): void {
   });
 
   it('system df counts the images and containers', () => {
-    const running = sleeper('df');
+    sleeper('df'); // one active container
     const out = cli.lines(['system', 'df']);
     assert.match(out[0]!, /^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
     assert.deepEqual(out.slice(1).map((l) => l.split(/\s{2,}/)[0]), ['Images', 'Containers', 'Local Volumes', 'Build Cache']);
@@ -529,7 +539,7 @@ function workflow(cli: DockerCli, flavor: string): void {
     assert.match(out[2]!, new RegExp(`^Containers\\s+${containerCount}\\s+${runningCount}\\s+`));
     const formatted = cli.lines(['system', 'df', '--format', '{{.Type}}={{.TotalCount}}']);
     assert.ok(formatted.includes(`Containers=${containerCount}`), formatted.join(' '));
-    assert.ok(running.id);
+    assert.ok(runningCount >= 1);
   });
 
   it('container prune removes stopped containers only; image prune removes dangling images', () => {

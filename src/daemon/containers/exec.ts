@@ -115,7 +115,7 @@ export class ExecManager {
   private async process(rec: ContainerRecord, req: ExecCreateRequest, tty: boolean, size: [number, number] | undefined): Promise<Process> {
     const base = this.runtime.load(rec.ID).spec.process;
     if (!base) throw conflict(`container ${rec.ID} has no process configuration`);
-    const user = req.User ? await resolveUser(this.containers.liveRootfs(rec), req.User) : base.user;
+    const user = req.User ? await resolveUser(`${this.containers.liveRootfs(rec)}/`, req.User) : base.user;
     const env = mergeEnv(base.env ?? [], req.Env ?? []);
     if (tty && !env.some((v) => v.startsWith('TERM='))) env.push('TERM=xterm');
     const caps = req.Privileged ? allCapabilities() : base.capabilities;

@@ -132,15 +132,20 @@ export class StdioSession implements StdioStream {
   private makeInput(): Writable {
     return new Writable({
       write: (chunk: Buffer, _enc, cb) => {
+        if (this.closed) return cb();
         const { forward, detached } = this.detach.scan(chunk);
         if (forward.length > 0) this.sendInput(forward);
         if (detached) this.close();
         cb();
       },
       final: (cb) => {
-        this.inputEnded = true;
-        // The shim closes the process's stdin (if StdinOnce) when a client half-closes.
-        this.socket?.end();
+        // The shim closes the process's stdin (if StdinOnce) when a client half-closes. As in
+        // dockerd, that is only for a client without a tty: the end of a terminal client's
+        // input (a detach, a hang-up) leaves the container's terminal open.
+        if (!this.closed && !this.tty) {
+          this.inputEnded = true;
+          this.socket?.end();
+        }
         cb();
       },
     });

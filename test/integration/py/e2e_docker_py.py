@@ -4,12 +4,15 @@ Usage: python3 e2e_docker_py.py '{"base_url": "unix:///...", "registry": "127.0.
                                    "repository": "e2e/busybox", "tag": "py", "prefix": "py5"}'
 
 Runs each step of the workflow on its own (a failing step does not stop the others) and
-prints one JSON object: {"docker_py": version, "steps": {name: {"ok": true, "value": ...}
-or {"ok": false, "error": "..."}}}. The test asserts on the values. Everything the script
+prints one JSON line per step as it ends: {"step": name, "ok": true, "value": ...} or
+{"step": name, "ok": false, "error": "...", "trace": "..."} (a step still running after
+STEP_TIMEOUT seconds is reported as a TimeoutError and left behind), then a last line
+{"docker_py": version, "api_version": ..., "left_after_cleanup": [...]}. The test asserts on the values. Everything the script
 makes carries the label e2e=<prefix> or the <prefix> in its name and is removed at the end.
 """
 
 import json
+import os
 import sys
 import threading
 import time
@@ -30,12 +33,26 @@ steps = {}
 made_images = []
 
 
+STEP_TIMEOUT = 30
+
+
 def step(fn):
-    """Run one step, recording its value or its error."""
-    try:
-        steps[fn.__name__] = {"ok": True, "value": fn()}
-    except Exception as err:  # noqa: BLE001 - every failure is a result to report
-        steps[fn.__name__] = {"ok": False, "error": f"{type(err).__name__}: {err}", "trace": traceback.format_exc()}
+    """Run one step in a thread (a hung one is reported and left behind), print its result as a JSON line."""
+    result = {"ok": False, "error": f"TimeoutError: still running after {STEP_TIMEOUT} s", "trace": ""}
+
+    def body():
+        nonlocal result
+        try:
+            result = {"ok": True, "value": fn()}
+        except Exception as err:  # noqa: BLE001 - every failure is a result to report
+            result = {"ok": False, "error": f"{type(err).__name__}: {err}", "trace": traceback.format_exc()}
+
+    started = time.time()
+    worker = threading.Thread(target=body, daemon=True)
+    worker.start()
+    worker.join(STEP_TIMEOUT)
+    steps[fn.__name__] = {**result, "seconds": round(time.time() - started, 3)}
+    print(json.dumps({"step": fn.__name__, **steps[fn.__name__]}), flush=True)
     return fn
 
 
@@ -167,8 +184,14 @@ def api_attach():
     finally:
         stopper.cancel()
     exit_code = container.wait(timeout=30)["StatusCode"]
-    with_logs = text(client.api.attach(container.id, stream=False, logs=True))
-    return {"text": "".join(chunks), "exit_code": exit_code, "logs_ticks": with_logs.count("tick")}
+    return {"text": "".join(chunks), "exit_code": exit_code}
+
+
+@step
+def api_attach_logs():
+    container = run_detached("attach-logs", ["sh", "-c", "echo one; sleep 0.1; echo two >&2"])
+    container.wait(timeout=30)
+    return {"replayed": text(client.api.attach(container.id, stream=False, logs=True)), "stdout_only": text(client.api.attach(container.id, stream=False, logs=True, stderr=False))}
 
 
 @step
@@ -225,7 +248,7 @@ def images_remove():
     ref = f"{PREFIX}-removed:1"
     image.tag(ref)
     made_images.append(ref)
-    untagged = client.images.remove(ref)
+    untagged = client.api.remove_image(ref)
     try:
         client.images.get(ref)
         found = True
@@ -282,4 +305,6 @@ def leftovers():
 
 
 cleanup()
-print(json.dumps({"docker_py": docker.__version__, "api_version": client.api.api_version, "steps": steps, "left_after_cleanup": leftovers()}))
+print(json.dumps({"docker_py": docker.__version__, "api_version": client.api.api_version, "left_after_cleanup": leftovers()}), flush=True)
+# A hung step's thread must not keep the interpreter alive.
+os._exit(0)
