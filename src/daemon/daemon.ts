@@ -221,7 +221,27 @@ export class Daemon implements Backend {
   }
 
   async attachContainer(idOrName: string, opts: { stdin: boolean; stdout: boolean; stderr: boolean; stream: boolean; logs: boolean; detachKeys?: string }): Promise<StdioStream> {
-    return this.containers.attach(idOrName, opts);
+    if (!opts.logs) return this.containers.attach(idOrName, opts);
+    // logs=1: the log so far first (framed unless tty), then — with stream=1 — the live output.
+    const rec = this.containers.find(idOrName);
+    const tty = rec.Config.Tty === true;
+    const { readJsonLog } = await import('./services/logs.js');
+    const controller = new AbortController();
+    const entries = readJsonLog(rec.LogPath, { follow: false, stdout: opts.stdout, stderr: opts.stderr, since: 0, until: 0, timestamps: false }, Promise.resolve(), controller.signal);
+    const live = opts.stream ? await this.containers.attach(idOrName, opts) : undefined;
+    async function* output(): AsyncGenerator<Buffer> {
+      for await (const e of entries) yield tty ? e.line : frame(e.stream === 'stderr' ? 2 : 1, e.line);
+      if (live) for await (const chunk of live.output) yield chunk as Buffer;
+    }
+    return {
+      tty,
+      output: Readable.from(output()),
+      input: live?.input,
+      close: () => {
+        controller.abort();
+        live?.close();
+      },
+    };
   }
 
   async containerLogs(idOrName: string, opts: LogsOptions): Promise<LogsResult> {
@@ -444,4 +464,12 @@ async function osName(): Promise<string> {
   } catch {
     return 'Linux';
   }
+}
+
+/** One frame of Docker's multiplexed stream: [stream, 0, 0, 0, length (big-endian)] + payload. */
+function frame(stream: 1 | 2, payload: Buffer): Buffer {
+  const header = Buffer.alloc(8);
+  header[0] = stream;
+  header.writeUInt32BE(payload.length, 4);
+  return Buffer.concat([header, payload]);
 }
