@@ -7,6 +7,7 @@
  *   kill <signum>          send signal 0..SIGRTMAX to the container process; error once it exited
  *   reopen-log             reopen the log path (after an external rotation)
  *   close-stdin            close the container's stdin once queued input is written
+ *   ping                   "ok" once every attach client that connected before it was accepted
  * A line longer than 4 KiB gets "error command too long" and the connection is closed. */
 #include "monitor_internal.h"
 
@@ -92,6 +93,11 @@ static int execute(struct monitor *m, struct mon_ctl_client *c, char *line) {
     return reply(c, "error empty command");
   const char *cmd = args[0];
 
+  /* A barrier: clients that connected to attach.sock before this command was sent have been
+   * accepted by the time it is answered (attach is handled before ctl in each poll round), so
+   * a caller can release the process knowing they will see its first byte. */
+  if (strcmp(cmd, "ping") == 0)
+    return argc == 1 ? reply(c, "ok") : reply(c, "error usage: ping");
   if (strcmp(cmd, "resize") == 0) {
     long rows = parse_num(args[1], 0, 65535), cols = parse_num(args[2], 0, 65535);
     if (argc != 3 || rows < 0 || cols < 0)

@@ -14,8 +14,14 @@ const LEVELS = { debug: 0, info: 1, warn: 2, error: 3, fatal: 4 } as const;
 
 function makeLog(config: DaemonConfig): LogFn {
   const min = LEVELS[config.logLevel];
+  // A log whose reader went away (EPIPE) is dropped, not retried: writing to it from the
+  // error handler would spin (dockerd ignores EPIPE on its log the same way).
+  let broken = false;
+  process.stderr.on('error', () => {
+    broken = true;
+  });
   return (level, msg) => {
-    if (LEVELS[level] < min) return;
+    if (broken || LEVELS[level] < min) return;
     process.stderr.write(`time="${new Date().toISOString()}" level=${level} msg=${JSON.stringify(msg)}\n`);
   };
 }

@@ -4,7 +4,7 @@ import { createWriteStream, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { CommandDef } from '../command.js';
-import { StatusError } from '../command.js';
+import { checkTarOutput, writeTarOutput } from './tar-output.js';
 
 export const exportCommand: CommandDef = {
   name: 'export',
@@ -16,25 +16,9 @@ export const exportCommand: CommandDef = {
   flags: [{ name: 'output', short: 'o', type: 'string', usage: 'Write to a file, instead of STDOUT' }],
   async run(ctx, args, flags) {
     const output = typeof flags.output === 'string' ? flags.output : '';
-    if (output === '' && ctx.stdout.isTTY) throw new StatusError(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+    checkTarOutput(ctx, output);
     const client = await ctx.client();
-    const body = await client.exportContainer(args[0]!);
-    if (output === '') {
-      await pipeline(body, ctx.stdout, { end: false });
-      return 0;
-    }
-    const temp = join(dirname(output), `.${basename(output)}.berth-export-${process.pid}`);
-    try {
-      await pipeline(body, createWriteStream(temp, { mode: 0o600 }));
-      renameSync(temp, output);
-    } catch (err) {
-      try {
-        unlinkSync(temp);
-      } catch {
-        // never created
-      }
-      throw new StatusError(1, `failed to export container: ${(err as Error).message}`);
-    }
+    await writeTarOutput(ctx, await client.exportContainer(args[0]!), output, 'export container');
     return 0;
   },
 };

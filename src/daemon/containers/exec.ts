@@ -11,7 +11,8 @@ import { conflict, invalidArgument, notFound } from '../../util/errors.js';
 import { resolveUser } from '../spec/index.js';
 import type { ContainerManager } from './manager.js';
 import { newId } from './names.js';
-import { connectUnix, DEFAULT_DETACH_KEYS, parseDetachKeys, StdioSession } from './stdio.js';
+import { connectUnix, ctlCommand, DEFAULT_DETACH_KEYS, parseDetachKeys, StdioSession } from './stdio.js';
+export { ctlCommand } from './stdio.js';
 import type { ContainerRecord } from './store.js';
 
 /** All capabilities, for `exec --privileged`. */
@@ -95,7 +96,10 @@ export class ExecManager {
         monitored: { stateDir: dir, execFifo: fifo, monitor: { logMaxSize: 0, logMaxFiles: 1, stdin, stdinOnce: true } },
       });
       e.pid = shim.pid;
-      if (session) session.connect(await connectUnix(join(dir, 'attach.sock')));
+      if (session) {
+        session.connect(await connectUnix(join(dir, 'attach.sock')));
+        await ctlCommand(join(dir, 'ctl.sock'), 'ping'); // the shim has accepted it: no output is missed
+      }
       this.watchExit(e, rec);
       releaseFifo(fifo);
       e.running = true;
@@ -219,25 +223,4 @@ function allCapabilities(): Process['capabilities'] {
     'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF', 'CHECKPOINT_RESTORE',
   ].map((n) => ALL_CAPS_FROM + n);
   return { bounding: names, effective: names, permitted: names };
-}
-
-/** One command on a shim's ctl.sock; resolves on "ok", rejects with the shim's error. */
-export async function ctlCommand(sock: string, command: string): Promise<void> {
-  const socket = await connectUnix(sock);
-  return new Promise((resolve, reject) => {
-    let reply = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => {
-      reply += d;
-      const nl = reply.indexOf('\n');
-      if (nl < 0) return;
-      socket.destroy();
-      const line = reply.slice(0, nl);
-      if (line === 'ok') resolve();
-      else reject(conflict(line.replace(/^error /, '')));
-    });
-    socket.on('error', reject);
-    socket.on('close', () => reject(conflict(`no reply from ${sock}`)));
-    socket.write(`${command}\n`);
-  });
 }

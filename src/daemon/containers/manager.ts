@@ -20,7 +20,7 @@ import { containerHostname, writeEtcFiles } from './etc-files.js';
 import { KeyedMutex } from './lock.js';
 import { canonicalName, generateName, newId } from './names.js';
 import { nextDelay, shouldRestart } from './restart.js';
-import { connectUnix, DEFAULT_DETACH_KEYS, parseDetachKeys, StdioSession } from './stdio.js';
+import { connectUnix, ctlCommand, DEFAULT_DETACH_KEYS, parseDetachKeys, StdioSession } from './stdio.js';
 import { ContainerStore, initialState, ZERO_TIME, type ContainerRecord } from './store.js';
 
 /** Docker's default grace period for stop. */
@@ -307,6 +307,9 @@ export class ContainerManager {
     const sessions = live.pending.splice(0).filter((s) => !s.isClosed);
     const sock = join(this.stateDir(rec.ID), 'attach.sock');
     await Promise.all(sessions.map(async (s) => s.connect(await connectUnix(sock))));
+    // connect() returns once the kernel queued the connection; the shim accepts it later. Its
+    // answer to "ping" comes after it accepted them, so the process's first byte reaches them.
+    if (sessions.length > 0) await ctlCommand(join(this.stateDir(rec.ID), 'ctl.sock'), 'ping');
   }
 
   /** The shim writes `exit` atomically (rename) when the process is gone; inotify tells us. */

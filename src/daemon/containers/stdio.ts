@@ -6,7 +6,7 @@ import { closeSync, openSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { invalidArgument } from '../../util/errors.js';
+import { conflict, invalidArgument } from '../../util/errors.js';
 import type { StdioStream } from '../backend.js';
 
 export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
@@ -204,4 +204,25 @@ export class StdioSession implements StdioStream {
   get isClosed(): boolean {
     return this.closed;
   }
+}
+
+/** One command on a shim's ctl.sock; resolves on "ok", rejects with the shim's error. */
+export async function ctlCommand(sock: string, command: string): Promise<void> {
+  const socket = await connectUnix(sock);
+  return new Promise((resolve, reject) => {
+    let reply = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      reply += d;
+      const nl = reply.indexOf('\n');
+      if (nl < 0) return;
+      socket.destroy();
+      const line = reply.slice(0, nl);
+      if (line === 'ok') resolve();
+      else reject(conflict(line.replace(/^error /, '')));
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(conflict(`no reply from ${sock}`)));
+    socket.write(`${command}\n`);
+  });
 }

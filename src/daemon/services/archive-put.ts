@@ -7,12 +7,11 @@
 //
 // Whiteouts: a cp archive is not a layer. As go-archive's Untar (AUFS format, no converter),
 // a ".wh.x" member is an ordinary file named ".wh.x"; nothing is ever deleted by name.
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { ArchiveOptions } from '../backend.js';
-import { BerthError, invalidArgument, internal, notFound, unavailable } from '../../util/errors.js';
-import { UNPACK_PATH } from '../../util/native-tools.js';
+import { BerthError, invalidArgument, internal, notFound } from '../../util/errors.js';
+import { spawnApply } from '../../images/layer/apply.js';
 import type { TarEntry } from '../../images/tar/header.js';
 import { TarReader } from '../../images/tar/reader.js';
 import { decompress, peekCompression } from '../../images/layer/compression.js';
@@ -22,7 +21,6 @@ import { resolveInRoot } from './root-access.js';
 import { resolveContainerUser, type Owner } from './container-user.js';
 
 /** berth-unpack's exit status for ENOSPC/EDQUOT (native/unpack/main.c). */
-const EXIT_NO_SPACE = 3;
 
 export interface PutArchiveOptions extends ArchiveOptions {
   /** Names the container in Docker's 404 message. */
@@ -103,20 +101,7 @@ class CopyPlanner {
 
 function startApplier(rootfs: string, noOverwriteDirNonDir: boolean) {
   // cross-mounts: a running container's root (/proc/<pid>/root) has its volumes mounted in it.
-  const args = ['apply', rootfs, 'native', 'cross-mounts', ...(noOverwriteDirNonDir ? ['no-overwrite-dir-nondir'] : [])];
-  const child = spawn(UNPACK_PATH, args, { stdio: ['pipe', 'ignore', 'pipe'] }) as ChildProcessByStdio<Writable, null, Readable>;
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  child.stdin.on('error', () => undefined); // reported through the exit status
-  const exit = new Promise<BerthError | undefined>((resolve) => {
-    child.on('error', (err) => resolve(internal(`cannot start ${UNPACK_PATH}: ${err.message}`)));
-    child.on('close', (code, signal) => {
-      if (code === 0) return resolve(undefined);
-      const why = stderr.trim().replace(/^berth-unpack: /, '') || `berth-unpack ${signal ?? `exit ${code}`}`;
-      resolve(code === EXIT_NO_SPACE ? unavailable(`no space left on device: ${why}`) : invalidArgument(why));
-    });
-  });
-  return { child, exit };
+  return spawnApply([rootfs, 'native', 'cross-mounts', ...(noOverwriteDirNonDir ? ['no-overwrite-dir-nondir'] : [])]);
 }
 
 async function runApplier(rootfs: string, noOverwriteDirNonDir: boolean, reader: TarReader, planner: CopyPlanner): Promise<void> {

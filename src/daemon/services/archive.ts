@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import type { PathStat } from '../../oci/engine-api.js';
 import { notFound } from '../../util/errors.js';
-import type { EntryType } from '../../images/tar/header.js';
+import { ENTRY_TYPES } from '../../images/layer/diff.js';
 import { dataPadding, END_OF_ARCHIVE, entryHeader, type WriteEntry } from '../../images/tar/writer.js';
 import { Op } from '../../images/layer/records.js';
 import { MissingInRoot, RootReader, statInRoot, type RootRecord, type RootStat } from './root-access.js';
@@ -132,19 +132,10 @@ function entryNamer(include: string, rebaseName: string): (recordPath: string) =
   };
 }
 
-const TYPES: Partial<Record<Op, EntryType>> = {
-  [Op.File]: 'file',
-  [Op.Dir]: 'dir',
-  [Op.Symlink]: 'symlink',
-  [Op.Hardlink]: 'hardlink',
-  [Op.Char]: 'char',
-  [Op.Block]: 'block',
-  [Op.Fifo]: 'fifo',
-};
 
 /** One tar member as go-archive's addTarFile writes it: times in whole seconds, only security.capability. */
 function toEntry(r: RootRecord, rename: (p: string) => string): WriteEntry {
-  const type = TYPES[r.op];
+  const type = ENTRY_TYPES[r.op];
   if (!type) throw new Error(`unexpected record op ${r.op} for ${r.path}`);
   const name = rename(r.path);
   const capability = r.xattrs.get('security.capability');

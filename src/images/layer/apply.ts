@@ -122,8 +122,13 @@ class RecordPlanner {
 }
 
 function startUnpacker(dir: string, style: WhiteoutStyle, sourceFd?: number) {
+  return spawnApply([dir, style], sourceFd);
+}
+
+/** `berth-unpack apply <args…>`: the child, and its outcome as a BerthError (or undefined) when it exits. */
+export function spawnApply(args: string[], sourceFd?: number) {
   const stdio: StdioOptions = sourceFd === undefined ? ['pipe', 'ignore', 'pipe'] : ['pipe', 'ignore', 'pipe', sourceFd];
-  const child = spawn(UNPACK_PATH, ['apply', dir, style], { stdio }) as ChildProcessByStdio<Writable, null, Readable>;
+  const child = spawn(UNPACK_PATH, ['apply', ...args], { stdio }) as ChildProcessByStdio<Writable, null, Readable>;
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   child.stdin.on('error', () => undefined); // reported through the exit status below

@@ -40,7 +40,8 @@ async function readRecord(src: ByteSource): Promise<ScanRecord> {
   return { ...h, path, link, xattrs };
 }
 
-const TYPES: Partial<Record<Op, EntryType>> = {
+/** The tar entry type of each berth-unpack record op. */
+export const ENTRY_TYPES: Partial<Record<Op, EntryType>> = {
   [Op.File]: 'file',
   [Op.Dir]: 'dir',
   [Op.Symlink]: 'symlink',
@@ -59,7 +60,7 @@ function whiteoutFor(path: string, r: ScanRecord): WriteEntry {
 function toEntries(r: ScanRecord, style: DiffSource['style']): WriteEntry[] {
   if (r.op === Op.Whiteout) return [whiteoutFor(r.path, r)];
   if (style === 'overlay' && r.op === Op.Char && r.size === 0n) return [whiteoutFor(r.path, r)];
-  const type = TYPES[r.op];
+  const type = ENTRY_TYPES[r.op];
   if (!type) throw internal(`berth-unpack: unexpected record op ${r.op} for ${r.path}`);
   const entry: WriteEntry = {
     name: type === 'dir' ? `${r.path}/` : r.path,
