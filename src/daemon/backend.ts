@@ -164,6 +164,7 @@ export interface Backend {
   pruneImages(filters: Filters): Promise<ImagePruneResponse>;
   pullImage(ref: string, opts: { platform?: string; auth?: RegistryAuth; progress: ProgressSink; signal: AbortSignal }): Promise<void>;
   pushImage(ref: string, opts: { auth?: RegistryAuth; progress: ProgressSink; signal: AbortSignal }): Promise<void>;
+  /** Reports progress and, last, the new image's ID as {"status": "sha256:…"} (what `docker import` prints). */
   importImage(source: Readable, opts: ImportOptions, progress: ProgressSink): Promise<string>;
   /** A tar stream (docker-archive + OCI layout) of the named images. */
   saveImages(names: string[]): Promise<Readable>;

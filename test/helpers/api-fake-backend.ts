@@ -568,7 +568,10 @@ export class FakeBackend implements Backend {
     this.record('importImage', opts);
     this.received.push(await readAll(source));
     progress({ status: 'Importing', progressDetail: {} });
-    return `sha256:${hexId(3)}`;
+    // As the image service does: the new image's ID is the stream's last status.
+    const id = `sha256:${hexId(3)}`;
+    progress({ status: id });
+    return id;
   }
 
   async saveImages(names: string[]): Promise<Readable> {
