@@ -6,19 +6,19 @@
 // commit, save | load, import, tag, push and pull back, rmi, events, system df, prune;
 // with docker 20.10 also the container features: restart policy, healthcheck, --init,
 // --read-only, --memory, --network none, bind mounts. Every assertion is what docker
-// prints against dockerd.
+// prints against dockerd. The berth CLI then runs the same workflow and features.
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { startBerthd, type Berthd } from '../helpers/berthd.js';
+import { BERTH_CLI, startBerthd, type Berthd } from '../helpers/berthd.js';
 import {
   DOCKER_20, DOCKER_28, SCRIPT_BIN, DockerCli, e2eSkipReason, logTail, poll, pushBusybox, sleep, startLocalRegistry, unixSeconds,
   type BusyboxImage, type LocalRegistry,
 } from '../helpers/e2e-fixtures.js';
 
-const skip = e2eSkipReason() || (existsSync(DOCKER_20) ? false : 'needs the docker CLI (docker.io)');
+const skip = e2eSkipReason();
 const work = skip ? '/nonexistent' : mkdtempSync('/var/tmp/berth-e2e-cli-');
 
 let daemon: Berthd | undefined;
@@ -39,8 +39,8 @@ describe('docker CLI against berthd', { skip, timeout: 1_800_000 }, () => {
   before(async () => {
     daemon = await startBerthd();
     registry = await startLocalRegistry(join(work, 'registry'));
-    busybox = pushBusybox(work, registry.host, ['e2e/busybox:v20', 'e2e/busybox:v28']);
-    pushBusybox(work, registry.host, ['e2e/busybox-nohistory:v20'], { history: false });
+    busybox = pushBusybox(work, registry.host, ['e2e/busybox:v20', 'e2e/busybox:v28', 'e2e/busybox:berth']);
+    pushBusybox(work, registry.host, ['e2e/busybox-nohistory:v20', 'e2e/busybox-nohistory:berth'], { history: false });
   });
   after(async () => {
     await daemon?.cleanup();
@@ -48,7 +48,7 @@ describe('docker CLI against berthd', { skip, timeout: 1_800_000 }, () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  describe('docker 20.10 (API 1.41)', () => {
+  describe('docker 20.10 (API 1.41)', { skip: existsSync(DOCKER_20) ? false : 'needs the docker CLI (docker.io)' }, () => {
     const cli = new DockerCli(DOCKER_20, () => daemon!.env(), daemonLog);
     workflow(cli, 'v20');
     containerFeatures(cli, 'v20');
@@ -56,6 +56,14 @@ describe('docker CLI against berthd', { skip, timeout: 1_800_000 }, () => {
 
   describe('docker 28 (API 1.47)', { skip: existsSync(DOCKER_28) ? false : 'needs /usr/local/bin/docker' }, () => {
     workflow(new DockerCli(DOCKER_28, () => daemon!.env(), daemonLog), 'v28');
+  });
+
+  // The same workflow and features with berth's own CLI, aimed at the daemon by DOCKER_HOST
+  // as docker is (BERTH_NO_AUTOSTART keeps a failure from starting a system berthd).
+  describe('the berth CLI', () => {
+    const cli = new DockerCli(BERTH_CLI, () => ({ ...daemon!.env(), BERTH_NO_AUTOSTART: '1' }), daemonLog);
+    workflow(cli, 'berth');
+    containerFeatures(cli, 'berth');
   });
 });
 
