@@ -51,9 +51,8 @@ export function pingSocket(socket: string): Promise<boolean> {
  * --config-file <dir>/daemon.json` (daemon.json `{}`), waited for (≤ 60 s) until GET /_ping
  * answers. On failure or abort it is stopped and cleaned before the error is thrown.
  */
-export async function startBerthd(dir: string, notes: string[]): Promise<BerthdState> {
+export async function startBerthd(dir: string, notes: string[], execRoot = join(dir, 'exec')): Promise<BerthdState> {
   const dataRoot = join(dir, 'data');
-  const execRoot = join(dir, 'exec');
   const socket = join(dir, 'berth.sock');
   for (const d of [dir, dataRoot, execRoot]) mkdirSync(d, { recursive: true });
   const configFile = join(dir, 'daemon.json');

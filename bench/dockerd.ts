@@ -63,13 +63,12 @@ function socketAnswers(path: string): Promise<boolean> {
  * Starts a private dockerd with everything under dir and its API on socket, and waits (≤ 90 s)
  * until it answers. On failure or abort the daemon is stopped before the error is thrown.
  */
-export async function startDockerd(dockerdPath: string, docker: string, dir: string, socket: string, notes: string[]): Promise<DockerdState> {
+export async function startDockerd(dockerdPath: string, docker: string, dir: string, socket: string, notes: string[], execRoot = join(dir, 'exec')): Promise<DockerdState> {
   if (existsSync(socket)) {
     if (await socketAnswers(socket)) throw new Error(`${socket} is in use by another daemon; not touching it`);
     unlinkSync(socket); // a stale socket of an earlier, killed run
   }
   const dataRoot = join(dir, 'data');
-  const execRoot = join(dir, 'exec');
   for (const d of [dir, dataRoot, execRoot]) mkdirSync(d, { recursive: true });
   const configFile = join(dir, 'daemon.json');
   writeFileSync(configFile, '{}\n');

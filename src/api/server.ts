@@ -131,7 +131,11 @@ export function createApiServer(backend: ApiBackend, opts: ApiServerOptions): Ap
     if (requestChannel.hasSubscribers) requestChannel.publish(entry);
   };
 
-  const http = createServer({ keepAliveTimeout: 65_000 });
+  // Node cuts off any request whose body takes over 5 minutes by default (requestTimeout);
+  // dockerd has no such limit, and `docker load`, import and cp upload bodies of any size.
+  // Headers must still arrive within a minute (headersTimeout), so idle half-open
+  // connections cannot pile up.
+  const http = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 });
   http.on('request', (req: IncomingMessage, res: ServerResponse) => {
     void dispatch(requestExchange(req, res));
   });

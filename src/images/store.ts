@@ -48,6 +48,9 @@ export interface ImageRecord {
   size: number;
 }
 
+/** Parsed manifests and configs kept in memory (a few KiB each). */
+const PARSED_BLOB_CACHE_SIZE = 128;
+
 export class ImageStore {
   readonly root: string;
   readonly content: ContentStore;
@@ -55,6 +58,7 @@ export class ImageStore {
   readonly index: ImageIndex;
   /** Unpack-and-record (shared) against garbage collection (exclusive): gc never sees an image half added. */
   private readonly gcLock = new RwLock();
+  private readonly parsedBlobs = new Map<string, unknown>();
 
   private constructor(root: string, content: ContentStore, snapshots: Snapshotter) {
     this.root = root;
@@ -81,12 +85,28 @@ export class ImageStore {
   // ---- reading ----
 
   async manifestOf(img: { manifest: Descriptor }): Promise<Manifest> {
-    return parseManifest(await this.content.readBlob(img.manifest.digest, MAX_MANIFEST_SIZE), img.manifest.mediaType);
+    const { digest, mediaType } = img.manifest;
+    return this.parsedBlob(`${digest} ${mediaType}`, async () => parseManifest(await this.content.readBlob(digest, MAX_MANIFEST_SIZE), mediaType));
   }
 
   async configOf(img: { manifest: Descriptor }): Promise<ImageConfig> {
     const manifest = await this.manifestOf(img);
-    return parseImageConfig(await this.content.readBlob(manifest.config.digest, MAX_CONFIG_SIZE));
+    const digest = manifest.config.digest;
+    return this.parsedBlob(digest, async () => parseImageConfig(await this.content.readBlob(digest, MAX_CONFIG_SIZE)));
+  }
+
+  /**
+   * A blob as parsed once: content is immutable under its digest, and every container create
+   * reads its image's manifest and config. Callers get their own copy to change.
+   */
+  private async parsedBlob<T>(key: string, parse: () => Promise<T>): Promise<T> {
+    let value = this.parsedBlobs.get(key) as T | undefined;
+    if (value === undefined) {
+      value = await parse();
+      if (this.parsedBlobs.size >= PARSED_BLOB_CACHE_SIZE) this.parsedBlobs.delete(this.parsedBlobs.keys().next().value!);
+      this.parsedBlobs.set(key, value);
+    }
+    return structuredClone(value);
   }
 
   /** The chain IDs of the image's layers, bottom first: the names of its layer snapshots. */

@@ -6,6 +6,7 @@ import type {
 import { containerStatusText } from '../../util/units.js';
 import { invalidArgument } from '../../util/errors.js';
 import type { ContainerRecord } from './store.js';
+import { nameFilter } from './name-filter.js';
 
 const LIST_FILTERS = new Set(['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'health', 'volume', 'network', 'is-task', 'expose', 'publish']);
 const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
@@ -101,6 +102,7 @@ export function filterContainers(recs: ContainerRecord[], filters: Filters, all:
     const values = filters[key];
     return values === undefined || values.length === 0 || values.some(test);
   };
+  const nameTests = (filters.name ?? []).map(nameFilter);
   const showAll = all || (filters.status?.length ?? 0) > 0 || (filters.exited?.length ?? 0) > 0;
   return recs.filter((rec) => {
     if (!showAll && !rec.State.Running && !rec.State.Paused && !rec.State.Restarting) return false;
@@ -109,7 +111,7 @@ export function filterContainers(recs: ContainerRecord[], filters: Filters, all:
     if (since && created <= Date.parse(since.Created)) return false;
     return (
       any('id', (v) => rec.ID.startsWith(v)) &&
-      any('name', (v) => new RegExp(v).test(rec.Name.slice(1)) || new RegExp(v).test(rec.Name)) &&
+      (nameTests.length === 0 || nameTests.some((test) => test(rec.Name.slice(1)) || test(rec.Name))) &&
       any('status', (v) => v === rec.State.Status) &&
       any('exited', (v) => !rec.State.Running && rec.State.Status === 'exited' && Number(v) === rec.State.ExitCode) &&
       any('label', (v) => labelMatches(rec.Config.Labels ?? {}, v)) &&
