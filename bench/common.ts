@@ -235,6 +235,32 @@ export function loadAverage1(): number {
   return Number.parseFloat(readFileSafe('/proc/loadavg').split(' ')[0] ?? '') || 0;
 }
 
+/** Busy and total jiffies of all CPUs so far (/proc/stat's "cpu" line; iowait counts as idle). */
+function cpuJiffies(): { busy: number; total: number } {
+  const fields = (readFileSafe('/proc/stat').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * Wait until the CPUs are nearly idle (under `busyFraction` over a 200 ms window), at most
+ * `maxMs`: what one daemon leaves running in the background after a round (shim exits, the
+ * kernel's cgroup teardown) must not be timed as the next round's. Returns the wait in ms.
+ */
+export async function waitForQuietCpu(busyFraction = 0.15, maxMs = 10_000): Promise<number> {
+  const started = performance.now();
+  let before = cpuJiffies();
+  while (performance.now() - started < maxMs) {
+    await new Promise((res) => setTimeout(res, 200));
+    const now = cpuJiffies();
+    const total = now.total - before.total;
+    if (total > 0 && (now.busy - before.busy) / total < busyFraction) break;
+    before = now;
+  }
+  return performance.now() - started;
+}
+
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);

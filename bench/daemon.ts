@@ -9,10 +9,10 @@
 // 1. `docker run --rm --network none busybox true`, timed from the CLI's spawn to its exit,
 //    against berthd and dockerd; and `berth run --rm --network none busybox true` (node
 //    bin/berth.js, Node's start-up included) against berthd. They take turns in every
-//    iteration (the order rotates); warm-up runs first.
+//    iteration (the order rotates), each starting on idle CPUs; warm-up runs first.
 // 2. 20 (--parallel) `docker run -d --network none busybox sleep 60` at once, then one
 //    `docker rm -f` of all 20: wall time from the first spawn to rm's exit, per round; the
-//    daemons alternate. A round with a failed command is not timed (its failures are reported)
+//    daemons alternate, and each round waits for the CPUs to be idle before it starts. A round with a failed command is not timed (its failures are reported)
 //    and whatever it left is removed through the API.
 // 3. Idle RSS (VmRSS from /proc/<pid>/status of the daemon and its child processes: berthd;
 //    dockerd + its containerd) after start-up and after parts 1-2, each after --settle seconds
@@ -34,7 +34,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { BERTH_JS, startBerthd, stopAllBerthds, stopBerthd, type BerthdState } from './berthd.js';
 import {
-  addNote, cgroupParents, checkAborted, fmtMs, gitState, killLiveChildren, loadAverage1, mountPrivateTarget, pairedRatio, parseFlags, readFileSafe, removeNewCgroupParents, removeWork, run,
+  addNote, cgroupParents, checkAborted, fmtMs, gitState, killLiveChildren, loadAverage1, mountPrivateTarget, waitForQuietCpu, pairedRatio, parseFlags, readFileSafe, removeNewCgroupParents, removeWork, run,
   runBenchMain, stats, timedChild, uptime, type Stats, type TimedResult,
 } from './common.js';
 import { ensureDockerd, startDockerd, stopAllDockerds, stopDockerd, type DockerdState } from './dockerd.js';
@@ -272,6 +272,7 @@ async function alternate(lines: Line[], warmup: number, iterations: number, what
     for (const l of order) {
       checkAborted();
       if (l.skipped) continue;
+      await waitForQuietCpu();
       const r = await timed(l.argv, check !== undefined);
       const wrong = r.status !== 0 ? firstLine(r) : check?.(l, r);
       if (wrong) {
@@ -339,8 +340,9 @@ async function parallelPart(o: Options, daemons: Daemon[]): Promise<ParallelLine
     const shown: string[] = [];
     for (const l of order) {
       checkAborted();
+      // Each round starts on an idle machine: the last one's background clean-up is not timed.
+      await waitForQuietCpu();
       shown.push(await parallelRound(l, o.parallel));
-      await sleep(500); // let the daemon finish its background clean-up before the other one's turn
     }
     process.stderr.write(`  round ${i + 1}/${o.rounds}: ${shown.join('; ')}   (load ${loadAverage1().toFixed(2)})\n`);
   }

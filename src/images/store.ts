@@ -24,7 +24,7 @@ import { RwLock } from '../util/rwlock.js';
 import { randomBytes } from 'node:crypto';
 import { ImageIndex, type IndexFile } from './records.js';
 import { isFullId, looksLikeIdPrefix, parseReference, withDefaultTag } from './reference.js';
-import { unpackImage } from './unpack.js';
+import { unpackImage, type LayerProgress } from './unpack.js';
 
 /** Configs are small JSON documents; anything bigger is hostile. */
 export const MAX_CONFIG_SIZE = 8 * 1024 * 1024;
@@ -46,6 +46,13 @@ export interface ImageRecord {
   added: string;
   lastTagTime?: string;
   size: number;
+}
+
+export interface AddImageOptions {
+  refs?: string[];
+  index?: Descriptor;
+  /** Layer by layer, as they are unpacked (`docker load`'s "Loading layer"). */
+  onLayer?: LayerProgress;
 }
 
 /** Parsed manifests and configs kept in memory (a few KiB each). */
@@ -141,7 +148,7 @@ export class ImageStore {
    * Make the manifest (already in content with its config and layers) an image: verify,
    * unpack, record, tag. Returns the record. Idempotent for an image berth already has.
    */
-  addImage(manifestDesc: Descriptor, opts: { refs?: string[]; index?: Descriptor } = {}): Promise<ImageRecord> {
+  addImage(manifestDesc: Descriptor, opts: AddImageOptions = {}): Promise<ImageRecord> {
     return this.gcLock.read(() => this.addImageLocked(manifestDesc, opts));
   }
 
@@ -161,7 +168,7 @@ export class ImageStore {
     return result;
   }
 
-  private async addImageLocked(manifestDesc: Descriptor, opts: { refs?: string[]; index?: Descriptor }): Promise<ImageRecord> {
+  private async addImageLocked(manifestDesc: Descriptor, opts: AddImageOptions): Promise<ImageRecord> {
     const manifest = await this.manifestOf({ manifest: manifestDesc });
     if (!isConfigType(manifest.config.mediaType)) throw invalidArgument(`manifest ${manifestDesc.digest}: config has an unknown media type "${manifest.config.mediaType}"`);
     manifest.layers.forEach((l, i) => {
@@ -185,7 +192,7 @@ export class ImageStore {
     }
     const refs = (opts.refs ?? []).map((r) => normalizedTag(r));
     await this.protect(manifestDesc, manifest, opts.index);
-    const { size } = await unpackImage(this.content, this.snapshots, manifest, diffIds);
+    const { size } = await unpackImage(this.content, this.snapshots, manifest, diffIds, opts.onLayer);
     const id = manifest.config.digest as Digest;
     const now = new Date().toISOString();
     await this.index.update((idx) => {

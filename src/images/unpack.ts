@@ -11,6 +11,12 @@ import { applyLayer } from './layer/apply.js';
 
 export const LAYER_SIZE_LABEL = 'berth.layer.size';
 
+/**
+ * Told when a layer that is not yet unpacked starts (current 0) and when it is done (current =
+ * total, the blob's size in bytes); layers berth already has are not reported, as in dockerd.
+ */
+export type LayerProgress = (layer: { index: number; diffId: Digest; current: number; total: number }) => void;
+
 export interface UnpackResult {
   chainId: Digest | undefined;
   /** Unpacked (tar) bytes of all layers. */
@@ -57,12 +63,19 @@ async function unpackLayer(
   }
 }
 
-export async function unpackImage(content: ContentStore, snapshots: Snapshotter, manifest: Manifest, diffIds: readonly Digest[]): Promise<UnpackResult> {
+export async function unpackImage(content: ContentStore, snapshots: Snapshotter, manifest: Manifest, diffIds: readonly Digest[], onLayer?: LayerProgress): Promise<UnpackResult> {
   const chains = chainIds(diffIds);
   let size = 0;
   for (let i = 0; i < chains.length; i++) {
     const have = await committedSize(snapshots, chains[i]!);
-    size += have ?? (await unpackLayer(content, snapshots, manifest, diffIds, chains, i));
+    if (have !== undefined) {
+      size += have;
+      continue;
+    }
+    const report = (current: number): void => onLayer?.({ index: i, diffId: diffIds[i]!, current, total: manifest.layers[i]!.size });
+    report(0);
+    size += await unpackLayer(content, snapshots, manifest, diffIds, chains, i);
+    report(manifest.layers[i]!.size);
   }
   return { chainId: chains[chains.length - 1], size };
 }

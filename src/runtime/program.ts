@@ -98,23 +98,24 @@ function encodeArg(arg: Arg): Buffer {
 
 /** Serialise a program: magic 'BRT1', body length, then each op with its arguments. */
 export function encodeProgram(ops: readonly ProgramOp[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const { op, args } of ops) {
-    const encoded = args.map(encodeArg);
-    const head = Buffer.alloc(8);
-    head.writeUInt16LE(Op[op], 0);
-    head.writeUInt16LE(encoded.length, 2);
-    head.writeUInt32LE(encoded.reduce((n, a) => n + 4 + a.length, 0), 4);
-    parts.push(head);
-    for (const a of encoded) {
-      const len = Buffer.alloc(4);
-      len.writeUInt32LE(a.length);
-      parts.push(len, a);
+  // Arguments are encoded first, so the whole program is written into one buffer.
+  const encodedOps = ops.map(({ op, args }) => ({ code: Op[op], args: args.map(encodeArg) }));
+  let bodyLength = 0;
+  for (const { args } of encodedOps) bodyLength += 8 + args.reduce((n, a) => n + 4 + a.length, 0);
+  const out = Buffer.allocUnsafe(8 + bodyLength);
+  out.writeUInt32LE(0x31545242, 0);
+  out.writeUInt32LE(bodyLength, 4);
+  let at = 8;
+  for (const { code, args } of encodedOps) {
+    out.writeUInt16LE(code, at);
+    out.writeUInt16LE(args.length, at + 2);
+    out.writeUInt32LE(args.reduce((n, a) => n + 4 + a.length, 0), at + 4);
+    at += 8;
+    for (const a of args) {
+      out.writeUInt32LE(a.length, at);
+      a.copy(out, at + 4);
+      at += 4 + a.length;
     }
   }
-  const body = Buffer.concat(parts);
-  const header = Buffer.alloc(8);
-  header.writeUInt32LE(0x31545242, 0);
-  header.writeUInt32LE(body.length, 4);
-  return Buffer.concat([header, body]);
+  return out;
 }

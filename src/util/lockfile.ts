@@ -188,8 +188,11 @@ export function deadLockLeftovers(dir: string, lockName?: string): string[] {
     .map((n) => join(dir, n));
 }
 
+let ownStartTime: string | undefined;
+
 function newRecord(): string {
-  return `${PREFIX}${process.pid}:${procStat(process.pid)?.startTime || '-'}:${randomBytes(8).toString('hex')}`;
+  ownStartTime ??= procStat(process.pid)?.startTime || '-';
+  return `${PREFIX}${process.pid}:${ownStartTime}:${randomBytes(8).toString('hex')}`;
 }
 
 function parseRecord(record: string): LockHolder | undefined {

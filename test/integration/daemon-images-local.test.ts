@@ -293,8 +293,18 @@ describe('daemon image service (local operations)', { skip }, () => {
     const other = await world('load');
     const progress: JSONMessage[] = [];
     await other.service.loadImages(Readable.from([archive]), (m) => progress.push(m), false);
-    assert.deepEqual(progress.map((m) => m.stream).sort(), ['Loaded image ID: ' + small + '\n', 'Loaded image: busybox:copy\n', 'Loaded image: busybox:latest\n'].sort());
+    assert.deepEqual(progress.filter((m) => m.stream).map((m) => m.stream).sort(), ['Loaded image ID: ' + small + '\n', 'Loaded image: busybox:copy\n', 'Loaded image: busybox:latest\n'].sort());
     const loaded = await other.service.inspectImage('busybox:latest');
+    // "Loading layer" for each layer unpacked, by its short diff ID: at the start, then done.
+    const layers = [...loaded.RootFS.Layers!, ...(await other.service.inspectImage(small)).RootFS.Layers!];
+    const loading = progress.filter((m) => m.status === 'Loading layer');
+    assert.deepEqual(loading.map((m) => m.id), layers.flatMap((l) => [l.slice(7, 19), l.slice(7, 19)]));
+    for (const [i, m] of loading.entries()) {
+      const total = m.progressDetail?.total ?? 0;
+      assert.ok(total > 0, JSON.stringify(m));
+      assert.equal(m.progressDetail?.current, i % 2 === 0 ? undefined : total, JSON.stringify(m));
+      assert.match(m.progress ?? '', /^\[[=> ]+\]\s+\S+B\/\S+B$/);
+    }
     assert.equal(loaded.Id, id);
     assert.deepEqual(loaded.RepoTags, ['busybox:copy', 'busybox:latest']);
     assert.deepEqual(loaded.Config.Cmd, ['sh']);
@@ -306,6 +316,11 @@ describe('daemon image service (local operations)', { skip }, () => {
     progress.length = 0;
     await w.service.loadImages(Readable.from([archive]), (m) => progress.push(m), true);
     assert.ok(progress.some((m) => m.stream === 'Loaded image: busybox:latest\n'));
+    assert.ok(!progress.some((m) => m.status), JSON.stringify(progress));
+    // Not quiet, but every layer is there already: nothing is loading, as in dockerd.
+    progress.length = 0;
+    await other.service.loadImages(Readable.from([archive]), (m) => progress.push(m), false);
+    assert.ok(!progress.some((m) => m.status), JSON.stringify(progress));
     assert.equal((await w.service.listImages({ all: false, filters: {}, digests: false })).length, 2);
   });
 

@@ -12,6 +12,7 @@ import type {
 import type { ResolverOptions } from '../../registry/client/session.js';
 import { invalidArgument } from '../../util/errors.js';
 import type { ImportOptions, ProgressSink, RegistryAuth } from '../backend.js';
+import { progressMessage, shortId } from '../../registry/client/progress.js';
 import { commitContainer, importTarball, repoTagReference, type CommitInput } from './commit.js';
 import { deleteImage, pruneImages, type DeleteContext, type InUse } from './delete.js';
 import { ImageEvents, type EmitImageEvent } from './events.js';
@@ -172,13 +173,14 @@ export class ImageService {
   }
 
   /**
-   * `docker load`: each line of the result ("Loaded image: busybox:latest", "Loaded image ID:
-   * sha256:…") as dockerd writes it, a {"stream": line} message. `quiet` would silence
-   * per-layer progress, which berth's loader does not report.
+   * `docker load`: unless quiet, "Loading layer" progress for each layer unpacked (its diff
+   * ID's short form, as dockerd); then each line of the result ("Loaded image: busybox:latest",
+   * "Loaded image ID: sha256:…") as dockerd writes it, a {"stream": line} message.
    */
-  async loadImages(tar: Readable, progress: ProgressSink, _quiet: boolean): Promise<void> {
+  async loadImages(tar: Readable, progress: ProgressSink, quiet: boolean): Promise<void> {
     const { loadImages } = await import('../../images/archive/load.js');
-    const result = await loadImages(this.store, tar);
+    const onLayer = quiet ? undefined : (l: { diffId: string; current: number; total: number }): void => progress(progressMessage(shortId(l.diffId), 'Loading layer', l.current, l.total));
+    const result = await loadImages(this.store, tar, { onLayer });
     for (const img of result.images) await this.events.log('load', img.id, img.id);
     for (const line of result.messages) progress({ stream: `${line}\n` });
   }

@@ -10,6 +10,7 @@ import { invalidArgument, isBerthError } from '../../util/errors.js';
 import { decompress, peekCompression } from '../layer/compression.js';
 import { familiarString, parseReference } from '../reference.js';
 import type { ImageStore } from '../store.js';
+import type { LayerProgress } from '../unpack.js';
 import { planDockerArchive } from './docker-archive.js';
 import type { LoadPlan } from './load-plan.js';
 import { checkLayoutFile, parseLayoutIndex, planOciLayout } from './oci-layout.js';
@@ -20,6 +21,8 @@ export type LoadLimits = ArchiveLimits;
 
 export interface LoadOptions {
   limits?: Partial<LoadLimits>;
+  /** Each layer unpacked, at its start and end ("Loading layer" in `docker load`). */
+  onLayer?: LayerProgress;
 }
 
 export interface LoadedImage {
@@ -48,7 +51,7 @@ export async function loadImages(store: ImageStore, source: AsyncIterable<Buffer
     if (plans.length === 0) throw invalidArgument('the archive holds no image for this platform');
     const ids: Digest[] = [];
     for (const plan of plans) ids.push(await verifyPlan(store.content, plan, limits.maxJsonBytes));
-    return await register(store, plans, ids);
+    return await register(store, plans, ids, opts.onLayer);
   } catch (err) {
     // A refused archive is not read to its end; let its producer (a file, a request body) go.
     (source as { destroy?: () => void }).destroy?.();
@@ -88,7 +91,7 @@ function mergePlans(plans: LoadPlan[]): LoadPlan[] {
   return [...byDigest.values()];
 }
 
-async function register(store: ImageStore, plans: LoadPlan[], ids: Digest[]): Promise<LoadResult> {
+async function register(store: ImageStore, plans: LoadPlan[], ids: Digest[], onLayer: LayerProgress | undefined): Promise<LoadResult> {
   const result: LoadResult = { images: [], messages: [] };
   for (const [i, plan] of plans.entries()) {
     for (const ref of plan.refs) {
@@ -97,7 +100,7 @@ async function register(store: ImageStore, plans: LoadPlan[], ids: Digest[]): Pr
         result.messages.push(`The image ${familiar(ref)} already exists, renaming the old one with ID ${previous} to empty string`);
       }
     }
-    const record = await store.addImage(plan.manifest, { refs: plan.refs, ...(plan.index ? { index: plan.index } : {}) });
+    const record = await store.addImage(plan.manifest, { refs: plan.refs, onLayer, ...(plan.index ? { index: plan.index } : {}) });
     result.images.push({ id: record.id, refs: plan.refs });
     if (plan.refs.length === 0) result.messages.push(`Loaded image ID: ${record.id}`);
     for (const ref of plan.refs) result.messages.push(`Loaded image: ${familiar(ref)}`);

@@ -49,13 +49,22 @@ function fromSavedPaths(layout: HostLayout, saved: Record<string, string>): Cgro
 export function openCgroupManager(opts: CgroupManagerOptions): CgroupManager {
   if (opts.systemd) throw invalidArgument('cgroup: systemd cgroup driver is not supported; use cgroupfs');
   const root = opts.root ?? DEFAULT_ROOT;
-  const layout = detectLayout(opts.mountinfo ?? readMountinfo(), root);
+  const layout = layoutOf(opts.mountinfo ?? readMountinfo(), root);
   if (opts.paths) return fromSavedPaths(layout, opts.paths);
   const inner = innerPath(opts.id, opts.cgroupsPath);
   // Only relative paths depend on where this process sits.
   const self = parseSelfCgroup(opts.selfCgroup ?? (inner.startsWith('/') ? '' : readSelfCgroup()));
   if (layout.mode === 'unified' && layout.unified) return new V2Manager(layout.unified, v2Dir(layout.unified, inner, self));
   return new V1Manager(layout, resolveV1Dirs(layout, inner, self));
+}
+
+// A daemon opens a manager for every container it starts or stops, and the mount table
+// seldom changes: the last parse is reused while the text read is the same.
+let lastLayout: { mountinfo: string; root: string; layout: HostLayout } | undefined;
+
+function layoutOf(mountinfo: string, root: string): HostLayout {
+  if (lastLayout?.mountinfo !== mountinfo || lastLayout.root !== root) lastLayout = { mountinfo, root, layout: detectLayout(mountinfo, root) };
+  return lastLayout.layout;
 }
 
 /** The same as openCgroupManager (both names are in use in the design notes). */
