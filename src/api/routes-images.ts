@@ -110,19 +110,31 @@ async function createImage(ctx: RequestContext): Promise<void> {
   }
   const fromSrc = q.get('fromSrc');
   if (fromSrc === '') throw invalidArgument('either fromImage or fromSrc must be given');
-  if (fromSrc !== '-') {
-    throw invalidArgument(`importing from a URL (${fromSrc}) is not supported: send the archive as the request body with fromSrc=-`);
-  }
+  const source = fromSrc === '-' ? ctx.body() : importUrl(fromSrc);
   const target = repoTagReference(q.get('repo'), q.get('tag'));
   await streamProgress(ctx, async (progress) => {
-    const id = await ctx.backend.importImage(ctx.body(), {
+    const id = await ctx.backend.importImage(source, {
       ...(target !== undefined ? target : {}),
       message: q.get('message') || `Imported from ${fromSrc}`,
       changes: q.all('changes'),
       ...(platform !== undefined ? { platform } : {}),
+      signal: ctx.signal,
     }, progress);
     void id; // the image service reports the new ID in the stream itself
   });
+}
+
+/** The URL fromSrc names: without a scheme it is http://, as in dockerd; only http(s) is fetched. */
+function importUrl(fromSrc: string): URL {
+  const withScheme = fromSrc.includes('://') ? fromSrc : `http://${fromSrc}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw invalidArgument(`invalid URL to import from: ${fromSrc}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidArgument(`cannot import from ${url.protocol}// URLs: use http or https, or send the archive as the body (fromSrc=-)`);
+  return url;
 }
 
 async function push(ctx: RequestContext): Promise<void> {

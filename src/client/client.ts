@@ -495,13 +495,16 @@ export class EngineClient {
     });
   }
 
-  /** POST /images/create?fromSrc=-: import a filesystem tar. */
-  importImage(source: Readable, opts: Partial<ImportOptions> & { repoTag?: string } = {}): AsyncGenerator<JSONMessage> {
+  /** POST /images/create?fromSrc=…: import a filesystem tar sent as the body, or one the daemon downloads from a URL. */
+  importImage(source: Readable | URL, opts: Partial<ImportOptions> & { repoTag?: string } = {}): AsyncGenerator<JSONMessage> {
     const { name, tag } = opts.repoTag ? splitReference(opts.repoTag) : { name: opts.repo, tag: opts.tag };
+    const fromUrl = source instanceof URL;
     return this.jsonStream('POST', '/images/create', {
-      query: { fromSrc: '-', repo: name, tag, message: opts.message || undefined, changes: opts.changes?.length ? opts.changes : undefined, platform: opts.platform || undefined },
-      body: source,
-      contentType: 'application/x-tar',
+      query: {
+        fromSrc: fromUrl ? source.href : '-', repo: name, tag, message: opts.message || undefined,
+        changes: opts.changes?.length ? opts.changes : undefined, platform: opts.platform || undefined,
+      },
+      ...(fromUrl ? {} : { body: source, contentType: 'application/x-tar' }),
     });
   }
 

@@ -104,7 +104,12 @@ export interface ImportOptions {
   message?: string;
   changes: string[];
   platform?: string;
+  /** Ends a download from a URL when the client goes away. */
+  signal?: AbortSignal;
 }
+
+/** What to import: the request body, or a URL the daemon downloads ("Importing" progress). */
+export type ImportSource = Readable | URL;
 
 export interface Subscription {
   /** Events in order; ends at `until` or when unsubscribed. */
@@ -165,7 +170,7 @@ export interface Backend {
   pullImage(ref: string, opts: { platform?: string; auth?: RegistryAuth; progress: ProgressSink; signal: AbortSignal }): Promise<void>;
   pushImage(ref: string, opts: { auth?: RegistryAuth; progress: ProgressSink; signal: AbortSignal }): Promise<void>;
   /** Reports progress and, last, the new image's ID as {"status": "sha256:…"} (what `docker import` prints). */
-  importImage(source: Readable, opts: ImportOptions, progress: ProgressSink): Promise<string>;
+  importImage(source: ImportSource, opts: ImportOptions, progress: ProgressSink): Promise<string>;
   /** A tar stream (docker-archive + OCI layout) of the named images. */
   saveImages(names: string[]): Promise<Readable>;
   loadImages(tar: Readable, progress: ProgressSink, quiet: boolean): Promise<void>;

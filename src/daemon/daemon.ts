@@ -22,7 +22,7 @@ import { mountAll, unmount } from '../snapshots/mount.js';
 import { conflict } from '../util/errors.js';
 import { packageRoot } from '../util/package-root.js';
 import type {
-  ArchiveOptions, Backend, CommitOptions, ImportOptions, ListContainersOptions, LogsOptions, LogsResult,
+  ArchiveOptions, Backend, CommitOptions, ImportOptions, ImportSource, ListContainersOptions, LogsOptions, LogsResult,
   ProgressSink, RegistryAuth, StdioStream, Subscription,
 } from './backend.js';
 import type { DaemonConfig } from './config.js';
@@ -418,7 +418,7 @@ export class Daemon implements Backend {
     return this.images.pushImage(ref, opts);
   }
 
-  importImage(source: Readable, opts: ImportOptions, progress: ProgressSink): Promise<string> {
+  importImage(source: ImportSource, opts: ImportOptions, progress: ProgressSink): Promise<string> {
     return this.images.importImage(source, opts, progress);
   }
 

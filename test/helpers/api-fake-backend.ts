@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { createApiServer, type ApiServer, type ApiServerOptions } from '../../src/api/server.js';
 import type {
-  ArchiveOptions, AttachOptions, Backend, CommitOptions, ImportOptions, ListContainersOptions, LogEntry,
+  ArchiveOptions, AttachOptions, Backend, CommitOptions, ImportOptions, ImportSource, ListContainersOptions, LogEntry,
   LogsOptions, LogsResult, ProgressSink, RegistryAuth, StdioStream, Subscription,
 } from '../../src/daemon/backend.js';
 import type {
@@ -564,9 +564,13 @@ export class FakeBackend implements Backend {
     opts.progress({ status: 'latest: digest: sha256:abc size: 528' });
   }
 
-  async importImage(source: Readable, opts: ImportOptions, progress: ProgressSink): Promise<string> {
-    this.record('importImage', opts);
-    this.received.push(await readAll(source));
+  async importImage(source: ImportSource, opts: ImportOptions, progress: ProgressSink): Promise<string> {
+    const { signal: _signal, ...recorded } = opts;
+    if (source instanceof URL) this.record('importImage', { ...recorded, url: source.href });
+    else {
+      this.record('importImage', recorded);
+      this.received.push(await readAll(source));
+    }
     progress({ status: 'Importing', progressDetail: {} });
     // As the image service does: the new image's ID is the stream's last status.
     const id = `sha256:${hexId(3)}`;

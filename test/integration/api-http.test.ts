@@ -439,15 +439,18 @@ describe('streams', () => {
     await waitFor('the pull to be aborted', () => api.backend.closed.pull > before);
   });
 
-  it('imports from the request body and refuses URLs', async () => {
+  it('imports from the request body or a URL (http:// when no scheme is given), refusing other schemes', async () => {
     const r = await call('POST', '/images/create?fromSrc=-&repo=imported&tag=v1&changes=CMD%20sh', { body: Buffer.from('tar bytes') });
     assert.equal(r.status, 200);
     assert.match(String(lines(r.text).at(-1)?.['status']), /^sha256:[0-9a-f]{64}$/);
     assert.deepEqual(api.backend.callsTo('importImage').at(-1), [{ repo: 'imported', tag: 'v1', message: 'Imported from -', changes: ['CMD sh'] }]);
     assert.equal(api.backend.received.at(-1)?.toString(), 'tar bytes');
-    const url = await call('POST', '/images/create?fromSrc=http://example.com/x.tar');
-    assert.equal(url.status, 400);
-    assert.match(url.text, /importing from a URL/);
+    const url = await call('POST', `/images/create?fromSrc=${encodeURIComponent('127.0.0.1:1/x.tar')}&repo=fromurl`);
+    assert.equal(url.status, 200);
+    assert.deepEqual(api.backend.callsTo('importImage').at(-1), [{ repo: 'fromurl', tag: 'latest', message: 'Imported from 127.0.0.1:1/x.tar', changes: [], url: 'http://127.0.0.1:1/x.tar' }]);
+    const ftp = await call('POST', `/images/create?fromSrc=${encodeURIComponent('ftp://127.0.0.1/x.tar')}`);
+    assert.equal(ftp.status, 400);
+    assert.match(ftp.text, /cannot import from ftp:\/\/ URLs/);
   });
 
   it('answers failed loads in-band, as moby does', async () => {

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { ImageStore } from '../../src/images/store.js';
@@ -128,6 +130,33 @@ describe('daemon image service (local operations)', { skip }, () => {
     const arm = await w.service.importImage(Readable.from([smallTar('y', 'y')]), { platform: 'linux/arm64/v8', changes: [] }, () => undefined);
     const armInspect = await w.service.inspectImage(arm);
     assert.deepEqual([armInspect.Os, armInspect.Architecture, armInspect.Variant], ['linux', 'arm64', 'v8']);
+  });
+
+  it('imports from a URL (a server on loopback): "Importing" progress, then the ID; the server\'s 404 and 500 become dockerd\'s errors', async () => {
+    const w = await world('import-url');
+    const server = createServer((req, res) => {
+      if (req.url === '/busybox.tar') res.end(busyboxTar);
+      else if (req.url === '/moved') res.writeHead(302, { location: '/busybox.tar' }).end();
+      else if (req.url === '/broken') res.writeHead(500).end('disk on fire');
+      else res.writeHead(404).end('no such file');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const progress: JSONMessage[] = [];
+      const id = await w.service.importImage(new URL(`${base}/moved`), { repo: 'fromurl', tag: '1', changes: [] }, (m) => progress.push(m));
+      assert.equal((await w.service.inspectImage('fromurl:1')).Id, id);
+      assert.deepEqual(progress.at(-1), { status: id });
+      const importing = progress.filter((m) => m.status === 'Importing');
+      assert.ok(importing.length >= 1, JSON.stringify(progress));
+      assert.deepEqual(importing.at(-1)!.progressDetail, { current: busyboxTar.length, total: busyboxTar.length });
+
+      await rejectsWith(w.service.importImage(new URL(`${base}/missing.tar`), { changes: [] }, () => undefined), 'NotFound', /^failed to GET http:\/\/127\.0\.0\.1:\d+\/missing\.tar with status 404 Not Found: no such file$/);
+      await rejectsWith(w.service.importImage(new URL(`${base}/broken`), { changes: [] }, () => undefined), 'Internal', /with status 500 Internal Server Error: disk on fire$/);
+      assert.equal((await w.service.listImages({ all: false, filters: {}, digests: false })).length, 1);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('refuses a tarball that is not a tar, naming the problem, and keeps no image', async () => {

@@ -10,6 +10,8 @@
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BERTH_CLI, startBerthd, type Berthd } from '../helpers/berthd.js';
@@ -454,6 +456,26 @@ function workflow(cli: DockerCli, flavor: string): void {
     const out2 = cli.ok(['import', '-', fromStdin], { input: readFileSync(tar) });
     assert.match(out2, /^sha256:[0-9a-f]{64}\n$/);
     assert.equal(cli.ok(['run', '--rm', fromStdin, ...delayed('cat /etc/imported')]), 'imported\n');
+  });
+
+  it('import downloads a tarball from a URL (a server on loopback)', async () => {
+    const tar = readFileSync(busybox.rootfsTar);
+    const server = createServer((req, res) => (req.url === '/rootfs.tar' ? res.end(tar) : res.writeHead(404).end('not here')));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const ref = cli.image(`e2e-import-url-${flavor}:1`);
+      // spawnSync would block the loop that serves the download: run the CLI asynchronously.
+      const imported = cli.spawn(['import', `${base}/rootfs.tar`, ref]);
+      assert.equal(await imported.waitExit(), 0, imported.stderr);
+      assert.match(imported.stdout, /^sha256:[0-9a-f]{64}\n$/);
+      assert.equal(cli.inspect(ref, '{{.Comment}}'), `Imported from ${base}/rootfs.tar`);
+      const missing = cli.spawn(['import', `${base}/missing.tar`]);
+      assert.equal(await missing.waitExit(), 1);
+      assert.match(missing.stderr, /failed to GET http:\/\/127\.0\.0\.1:\d+\/missing\.tar with status 404 Not Found: not here/);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('tag gives an image another name; rmi of one name only untags', () => {

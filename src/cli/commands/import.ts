@@ -18,8 +18,8 @@ export const importCommand: CommandDef = {
   ],
   async run(ctx, args, flags) {
     const [src, ref] = args as [string, string | undefined];
-    if (/^https?:\/\//.test(src)) throw new StatusError(1, 'berth does not import from URLs; download the file and import it');
-    const source = src === '-' ? ctx.stdin : await openFile(src);
+    // As docker: an http(s) URL is downloaded by the daemon, anything else is a file (or - for stdin).
+    const source = src === '-' ? ctx.stdin : /^https?:\/\//.test(src) ? parseUrl(src) : await openFile(src);
     if (ref !== undefined) {
       const { parseReference } = await import('../../images/reference.js');
       try {
@@ -41,3 +41,11 @@ export const importCommand: CommandDef = {
     return 0;
   },
 };
+
+function parseUrl(src: string): URL {
+  try {
+    return new URL(src);
+  } catch {
+    throw new StatusError(1, `invalid URL: ${src}`);
+  }
+}

@@ -11,7 +11,7 @@ import type {
 } from '../../oci/engine-api.js';
 import type { ResolverOptions } from '../../registry/client/session.js';
 import { invalidArgument } from '../../util/errors.js';
-import type { ImportOptions, ProgressSink, RegistryAuth } from '../backend.js';
+import type { ImportOptions, ImportSource, ProgressSink, RegistryAuth } from '../backend.js';
 import { progressMessage, shortId } from '../../registry/client/progress.js';
 import { commitContainer, importTarball, repoTagReference, type CommitInput } from './commit.js';
 import { deleteImage, pruneImages, type DeleteContext, type InUse } from './delete.js';
@@ -133,9 +133,10 @@ export class ImageService {
 
   // ---- archives ----
 
-  /** `docker import -`: the new image's ID, also sent as the progress stream's one status. */
-  async importImage(source: Readable, opts: ImportOptions, progress: ProgressSink): Promise<string> {
-    const img = await importTarball(this.store, source, {
+  /** `docker import`: the new image's ID, also sent as the progress stream's last status. */
+  async importImage(source: ImportSource, opts: ImportOptions, progress: ProgressSink): Promise<string> {
+    const tarball = source instanceof URL ? await (await import('./import-url.js')).openImportUrl(source, progress, opts.signal) : source;
+    const img = await importTarball(this.store, tarball, {
       ...(opts.repo !== undefined ? { repo: opts.repo } : {}),
       ...(opts.tag !== undefined ? { tag: opts.tag } : {}),
       ...(opts.message !== undefined ? { message: opts.message } : {}),
