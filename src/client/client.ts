@@ -475,11 +475,11 @@ export class EngineClient {
     return this.json('POST', '/images/prune', { query: { filters: filtersParam(filters) } });
   }
 
-  /** POST /images/create?fromImage=: progress messages until the pull ends. */
-  pullImage(ref: string, opts: { platform?: string; auth?: string; signal?: AbortSignal } = {}): AsyncGenerator<JSONMessage> {
+  /** POST /images/create?fromImage=: progress messages until the pull ends. With allTags (and a name only), every tag. */
+  pullImage(ref: string, opts: { platform?: string; auth?: string; signal?: AbortSignal; allTags?: boolean } = {}): AsyncGenerator<JSONMessage> {
     const { name, tag } = splitReference(ref);
     return this.jsonStream('POST', '/images/create', {
-      query: { fromImage: name, tag: tag ?? 'latest', platform: opts.platform || undefined },
+      query: { fromImage: name, tag: opts.allTags ? undefined : (tag ?? 'latest'), platform: opts.platform || undefined },
       headers: opts.auth ? { 'X-Registry-Auth': opts.auth } : {},
       signal: opts.signal,
     });

@@ -103,6 +103,22 @@ function workflow(cli: DockerCli, flavor: string): void {
     assert.match(again, new RegExp(`^Status: Image is up to date for ${escapeRegExp(image())}$`, 'm'));
   });
 
+  it('pull -a pulls every tag of the repository', () => {
+    const repo = `${registry!.host}/e2e/busybox`;
+    const tags = ['v20', 'v28', 'berth'];
+    // The other flavors' tags go again afterwards: their own first pull must find them absent.
+    for (const t of tags) if (t !== flavor) cli.image(`${repo}:${t}`);
+    const out = cli.ok(['pull', '-a', repo]);
+    for (const t of tags) assert.match(out, new RegExp(`^${t}: Pulling from e2e/busybox$`, 'm'));
+    assert.match(out, new RegExp(`^Status: (Downloaded newer image|Image is up to date) for ${escapeRegExp(repo)}$`, 'm'));
+    assert.equal(out.trimEnd().split('\n').at(-1), repo);
+    const listed = cli.lines(['images', repo, '--format', '{{.Tag}} {{.ID}}']).sort();
+    assert.deepEqual(listed, tags.map((t) => `${t} ${busybox.imageId.slice(7, 19)}`).sort());
+    const tagged = cli.run(['pull', '-a', image()]);
+    assert.equal(tagged.code, 1);
+    assert.match(tagged.err, /tag can't be used with --all-tags\/-a/);
+  });
+
   it('run --rm prints the output, exits with the container\'s code and removes it', () => {
     const n = name('rm-echo');
     const hello = cli.run(['run', '--rm', '--name', n, image(), 'sh', '-c', 'sleep 0.2; echo hello']);

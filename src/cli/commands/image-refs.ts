@@ -10,9 +10,12 @@ export interface NormalizedRef {
   tag?: string;
   /** The tag was added ("Using default tag: latest"). */
   defaultedTag: boolean;
+  /** Neither a tag nor a digest (only with keepNameOnly). */
+  nameOnly: boolean;
 }
 
-export async function normalizedRef(s: string): Promise<NormalizedRef> {
+/** With keepNameOnly (pull -a), a name without tag or digest stays so. */
+export async function normalizedRef(s: string, keepNameOnly = false): Promise<NormalizedRef> {
   const { familiarString, parseReference, withDefaultTag } = await import('../../images/reference.js');
   let ref;
   try {
@@ -21,7 +24,8 @@ export async function normalizedRef(s: string): Promise<NormalizedRef> {
     const msg = (err as Error).message;
     throw new StatusError(1, /uppercase/i.test(msg) ? msg : 'invalid reference format');
   }
-  const defaultedTag = ref.tag === undefined && ref.digest === undefined;
+  const nameOnly = ref.tag === undefined && ref.digest === undefined;
+  const defaultedTag = nameOnly && !keepNameOnly;
   if (defaultedTag) ref = withDefaultTag(ref);
-  return { full: ref.toString(), familiar: familiarString(ref), ...(ref.tag !== undefined ? { tag: ref.tag } : {}), defaultedTag };
+  return { full: ref.toString(), familiar: familiarString(ref), ...(ref.tag !== undefined ? { tag: ref.tag } : {}), defaultedTag, nameOnly: nameOnly && keepNameOnly };
 }

@@ -12,21 +12,22 @@ export const pullCommand: CommandDef = {
   minArgs: 1,
   maxArgs: 1,
   flags: [
-    { name: 'all-tags', short: 'a', type: 'bool', usage: 'Download all tagged images in the repository', hidden: true },
+    { name: 'all-tags', short: 'a', type: 'bool', usage: 'Download all tagged images in the repository' },
     { name: 'platform', type: 'string', usage: 'Set platform if server is multi-platform capable' },
     { name: 'quiet', short: 'q', type: 'bool', usage: 'Suppress verbose output' },
   ],
   async run(ctx, args, flags) {
-    if (flags['all-tags'] === true) throw new StatusError(1, 'berth does not support --all-tags yet');
+    const allTags = flags['all-tags'] === true;
     const quiet = flags.quiet === true;
-    const ref = await normalizedRef(args[0]!);
+    const ref = await normalizedRef(args[0]!, allTags);
+    if (allTags && !ref.nameOnly) throw new StatusError(1, "tag can't be used with --all-tags/-a");
     if (ref.defaultedTag && !quiet) ctx.stdout.write(`Using default tag: ${ref.tag}\n`);
     const { registryAuthFor } = await import('../../client/auth.js');
     const { displayJSONMessages } = await import('../format/progress.js');
     const platform = typeof flags.platform === 'string' && flags.platform ? flags.platform : ctx.env.DOCKER_DEFAULT_PLATFORM;
     const client = await ctx.client();
     const auth = await registryAuthFor(ref.familiar).catch(() => undefined);
-    const stream = client.pullImage(ref.familiar, { ...(platform ? { platform } : {}), ...(auth ? { auth } : {}) });
+    const stream = client.pullImage(ref.familiar, { ...(platform ? { platform } : {}), ...(auth ? { auth } : {}), allTags });
     await displayJSONMessages(stream, quiet ? { write: () => true } as unknown as NodeJS.WritableStream : ctx.stdout, !quiet && ctx.stdout.isTTY === true);
     ctx.stdout.write(`${ref.full}\n`);
     return 0;

@@ -1,10 +1,13 @@
 // `POST /images/create?fromImage=…`: a pull with dockerd's progress stream and events.
-import { familiarName, familiarString, parseDockerRef } from '../../images/reference.js';
+import { familiarName, familiarString, parseDockerRef, parseReference, withTag, type Reference } from '../../images/reference.js';
 import type { ImageStore } from '../../images/store.js';
 import { parsePlatform } from '../../oci/image-spec.js';
 import type { JSONMessage } from '../../oci/engine-api.js';
+import { listTags } from '../../registry/client/catalog.js';
+import { pullMessages } from '../../registry/client/progress.js';
 import { pull } from '../../registry/client/pull.js';
 import type { ResolverOptions } from '../../registry/client/session.js';
+import { notFound } from '../../util/errors.js';
 import type { ProgressSink, RegistryAuth } from '../backend.js';
 import type { ImageEvents } from './events.js';
 import { requestResolver } from './registry-auth.js';
@@ -44,7 +47,10 @@ class HeldFirstMessage {
   }
 }
 
+/** A pull of one reference; a name without tag or digest pulls every tag, as dockerd does. */
 export async function pullImage(store: ImageStore, registry: ResolverOptions, events: ImageEvents, refString: string, req: PullRequest): Promise<void> {
+  const named = parseReference(refString);
+  if (named.tag === undefined && named.digest === undefined) return pullAllTags(store, registry, events, named, req);
   const ref = parseDockerRef(refString);
   const platform = req.platform ? parsePlatform(req.platform) : undefined;
   const resolver = requestResolver(registry, ref.domain, req.auth);
@@ -52,4 +58,30 @@ export async function pullImage(store: ImageStore, registry: ResolverOptions, ev
   await pull(store, resolver, ref.toString(), { ...(platform ? { platform } : {}), onProgress: progress.push, signal: req.signal });
   progress.flush();
   await events.log('pull', familiarString(ref), familiarName(ref));
+}
+
+/**
+ * `docker pull -a`: each tag the registry lists, one after the other (the first failure ends
+ * the pull, as in dockerd), each with its "Pulling from" and "Digest" lines; one closing
+ * status names the repository.
+ */
+async function pullAllTags(store: ImageStore, registry: ResolverOptions, events: ImageEvents, named: Reference, req: PullRequest): Promise<void> {
+  const platform = req.platform ? parsePlatform(req.platform) : undefined;
+  const resolver = requestResolver(registry, named.domain, req.auth);
+  const tags = await listTags(resolver, named.toString());
+  if (tags.length === 0) throw notFound(`repository ${familiarName(named)} has no tags`);
+  const progress = new HeldFirstMessage(req.progress);
+  const perTag = (m: JSONMessage): void => {
+    if (!m.status?.startsWith('Status: ')) progress.push(m);
+  };
+  let updated = false;
+  for (const tag of tags) {
+    if (req.signal.aborted) throw req.signal.reason;
+    const ref = withTag(named, tag);
+    const result = await pull(store, resolver, ref.toString(), { ...(platform ? { platform } : {}), onProgress: perTag, signal: req.signal });
+    updated ||= result.updated;
+    await events.log('pull', familiarString(ref), familiarName(ref));
+  }
+  progress.flush();
+  req.progress(updated ? pullMessages.downloadedNewer(familiarName(named)) : pullMessages.upToDate(familiarName(named)));
 }
