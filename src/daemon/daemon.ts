@@ -49,7 +49,7 @@ export class Daemon implements Backend {
   private readonly startedAt = Date.now();
 
   private constructor(readonly config: DaemonConfig, readonly store: ImageStore, readonly runtime: Runtime, private readonly log: LogFn) {
-    const containerStore = new ContainerStore(join(config.dataRoot, 'containers'));
+    const containerStore = new ContainerStore(join(config.dataRoot, 'containers'), (id, err) => log('error', `writing the record of container ${id}: ${err.message}`));
     this.containers = new ContainerManager({
       config, images: store, runtime, events: this.events, store: containerStore, log,
       initPath: join(packageRoot(), 'build/native/berth-init'),
@@ -78,6 +78,7 @@ export class Daemon implements Backend {
   async close(): Promise<void> {
     this.health.close();
     this.containers.close();
+    await this.containers.store.flush();
     await this.store.close();
   }
 

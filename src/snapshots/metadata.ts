@@ -2,7 +2,7 @@
 // replaces the whole file atomically, so any reader — or a process opening the store after
 // a crash — sees either the state before an operation or the state after it.
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeFileAtomic, writeFileAtomicAsync } from '../util/atomic.js';
 import { errnoCode, internal, invalidArgument } from '../util/errors.js';
 import type { Kind, SnapshotInfo, Usage } from './snapshotter.js';
 
@@ -91,8 +91,17 @@ function recordProblem(rec: unknown): string | undefined {
  * unreferenced leftovers the next open removes); committed layers are always durable.
  */
 export function saveMetadata(path: string, meta: Metadata, durable = true): void {
+  writeFileAtomic(path, metadataText(meta), 0o600, { durable });
+}
+
+/** saveMetadata(…, false) on the thread pool, for the container snapshots a daemon makes and drops. */
+export function saveMetadataNotDurable(path: string, meta: Metadata): Promise<void> {
+  return writeFileAtomicAsync(path, metadataText(meta), 0o600);
+}
+
+function metadataText(meta: Metadata): string {
   const file: MetadataFile = { version: 1, nextId: meta.nextId, snapshots: Object.fromEntries(meta.snapshots) };
-  writeFileAtomic(path, `${JSON.stringify(file)}\n`, 0o600, { durable });
+  return `${JSON.stringify(file)}\n`;
 }
 
 export function validateKey(key: unknown, what = 'snapshot key'): asserts key is string {

@@ -14,7 +14,7 @@ import { fsyncDir } from '../util/atomic.js';
 import { conflict, internal, invalidArgument, notFound, unavailable } from '../util/errors.js';
 import { StoreLock } from './lock.js';
 import { fsError, isNoSpace } from '../util/fs-errors.js';
-import { emptyMetadata, loadMetadata, saveMetadata, toInfo, validateKey, validateLabels } from './metadata.js';
+import { emptyMetadata, loadMetadata, saveMetadata, saveMetadataNotDurable, toInfo, validateKey, validateLabels } from './metadata.js';
 import type { Metadata, SnapshotRecord } from './metadata.js';
 import { unmount } from './mount.js';
 import { mountPointsUnder } from './mountinfo.js';
@@ -130,7 +130,8 @@ export abstract class StoreSnapshotter implements Snapshotter {
       }
       meta.snapshots.delete(key);
       try {
-        saveMetadata(this.metadataPath, meta, rec.kind === 'committed');
+        if (rec.kind === 'committed') saveMetadata(this.metadataPath, meta);
+        else await saveMetadataNotDurable(this.metadataPath, meta);
       } catch (err) {
         if (!isNoSpace(err)) throw err;
         // A full disk (often this very snapshot filled it, unpacking): free its space first,
@@ -220,7 +221,7 @@ export abstract class StoreSnapshotter implements Snapshotter {
       meta.nextId = id + 1;
       try {
         // An active snapshot or view is durable once committed (commit writes durably).
-        saveMetadata(this.metadataPath, meta, false);
+        await saveMetadataNotDurable(this.metadataPath, meta);
       } catch (err) {
         await rm(dir, { recursive: true, force: true }).catch(() => undefined);
         throw err;

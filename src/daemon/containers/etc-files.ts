@@ -1,7 +1,8 @@
 // The /etc/hostname, /etc/hosts and /etc/resolv.conf a container gets: written by the
 // daemon into the container's directory and bind-mounted, as Docker does.
 import { hostname as hostName } from 'node:os';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HostConfig } from '../../oci/engine-api.js';
 
@@ -46,20 +47,23 @@ export function containerHostname(id: string, configured: string | undefined, ho
   return hostNetwork ? hostName() : id.slice(0, 12);
 }
 
-export function writeEtcFiles(dir: string, opts: { hostname: string; domainname?: string; hc: HostConfig; hostNetwork: boolean }): EtcFiles {
+/** Written on the thread pool: creating files on a disk filesystem costs the event loop ~1 ms each. */
+export async function writeEtcFiles(dir: string, opts: { hostname: string; domainname?: string; hc: HostConfig; hostNetwork: boolean }): Promise<EtcFiles> {
   const files: EtcFiles = {
     hostnamePath: join(dir, 'hostname'),
     hostsPath: join(dir, 'hosts'),
     resolvConfPath: join(dir, 'resolv.conf'),
   };
-  writeFileSync(files.hostnamePath, `${opts.hostname}\n`);
   const extra = (opts.hc.ExtraHosts ?? []).map((h) => {
     const sep = h.indexOf(':');
     return `${h.slice(sep + 1)}\t${h.slice(0, sep)}`;
   });
   const base = opts.hostNetwork ? readHostFile('/etc/hosts') || LOCAL_HOSTS : LOCAL_HOSTS;
   const self = opts.hostNetwork ? [] : [`127.0.1.1\t${opts.hostname}${opts.domainname ? ` ${opts.hostname}.${opts.domainname}` : ''}`];
-  writeFileSync(files.hostsPath, base + [...extra, ...self].map((l) => `${l}\n`).join(''));
-  writeFileSync(files.resolvConfPath, containerResolvConf(readHostFile('/etc/resolv.conf'), opts.hc, opts.hostNetwork));
+  await Promise.all([
+    writeFile(files.hostnamePath, `${opts.hostname}\n`),
+    writeFile(files.hostsPath, base + [...extra, ...self].map((l) => `${l}\n`).join('')),
+    writeFile(files.resolvConfPath, containerResolvConf(readHostFile('/etc/resolv.conf'), opts.hc, opts.hostNetwork)),
+  ]);
   return files;
 }

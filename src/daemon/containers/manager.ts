@@ -140,7 +140,7 @@ export class ContainerManager {
       for (const src of missingBindSources(hc, existsSync)) mkdirSync(src, { recursive: true, mode: 0o755 });
       const dir = this.store.containerDir(id);
       mkdirSync(dir, { recursive: true, mode: 0o710 });
-      const etc = writeEtcFiles(dir, { hostname: containerHostname(id, config.Hostname, hostNetwork), domainname: config.Domainname, hc, hostNetwork });
+      const etc = await writeEtcFiles(dir, { hostname: containerHostname(id, config.Hostname, hostNetwork), domainname: config.Domainname, hc, hostNetwork });
       await this.o.images.prepareRootfs(id, image);
       const rec: ContainerRecord = {
         ID: id, Name: canonical, Created: new Date().toISOString(), Path: args[0]!, Args: args.slice(1), Config: { ...config, Image: req.Image },
@@ -150,12 +150,14 @@ export class ContainerManager {
         ResolvConfPath: etc.resolvConfPath,
       };
       this.save(rec);
+      await this.store.saved(id);
       this.emit(rec, 'create');
       return { Id: id, Warnings: warnings };
     } catch (err) {
       this.store.releaseName(canonical, id);
       await this.o.images.snapshots.remove(id).catch(() => undefined);
-      rmSync(this.store.containerDir(id), { recursive: true, force: true });
+      if (this.store.has(id)) await this.store.delete(id);
+      else rmSync(this.store.containerDir(id), { recursive: true, force: true });
       throw err;
     }
   }
@@ -561,7 +563,7 @@ export class ContainerManager {
     await this.o.images.snapshots.remove(rec.SnapshotKey).catch((err: unknown) => {
       if (!isBerthError(err, 'NotFound')) throw err;
     });
-    this.store.delete(rec.ID);
+    await this.store.delete(rec.ID);
     this.emit(rec, 'destroy');
     this.wake(rec.ID, (c) => c === 'removed' || c === 'not-running' || c === 'next-exit', rec.State.ExitCode);
     this.live.delete(rec.ID);

@@ -3,9 +3,10 @@
 // change), the json-file log and the hostname/hosts/resolv.conf files; lookups by full ID,
 // name or unique ID prefix, in Docker's order.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerConfig, ContainerState, HostConfig } from '../../oci/engine-api.js';
-import { writeFileAtomic } from '../../util/atomic.js';
+import { writeFileAtomicAsync } from '../../util/atomic.js';
 import { conflict, errnoCode, invalidArgument, notFound } from '../../util/errors.js';
 
 /** What berthd persists for each container (moby's config.v2.json, in spirit). */
@@ -48,8 +49,15 @@ export function initialState(): ContainerState {
 export class ContainerStore {
   private readonly byId = new Map<string, ContainerRecord>();
   private readonly byName = new Map<string, string>();
+  private readonly writing = new Map<string, Promise<void>>();
+  private readonly dirty = new Set<string>();
+  private readonly writeErrors = new Map<string, Error>();
 
-  constructor(readonly dir: string) {
+  /** @param onWriteError told when a record could not be written (it stays current in memory) */
+  constructor(
+    readonly dir: string,
+    private readonly onWriteError: (id: string, err: Error) => void = () => undefined,
+  ) {
     mkdirSync(dir, { recursive: true, mode: 0o710 });
   }
 
@@ -99,18 +107,67 @@ export class ContainerStore {
    * power loss may be forgotten; the shims' files hold the truth about running processes.
    */
   save(rec: ContainerRecord): void {
-    const dir = this.containerDir(rec.ID);
-    if (!this.byId.has(rec.ID)) mkdirSync(dir, { recursive: true, mode: 0o710 });
-    writeFileAtomic(join(dir, 'config.v2.json'), JSON.stringify(rec), 0o600, { durable: false });
     this.byId.set(rec.ID, rec);
     this.byName.set(rec.Name, rec.ID);
+    this.persist(rec.ID);
   }
 
-  delete(id: string): void {
+  /**
+   * Resolves once the record as it is now is on disk; rejects when that write failed (e.g. a
+   * full disk), so a create can fail instead of leaving a container that a restart forgets.
+   */
+  async saved(id: string): Promise<void> {
+    await this.writing.get(id);
+    const err = this.writeErrors.get(id);
+    if (err) throw err;
+  }
+
+  /** Every pending record write, finished (daemon shutdown). */
+  async flush(): Promise<void> {
+    await Promise.all(this.writing.values());
+  }
+
+  async delete(id: string): Promise<void> {
     const rec = this.byId.get(id);
     if (rec) this.releaseName(rec.Name, id);
     this.byId.delete(id);
+    // A write in flight would recreate what is removed: let it finish first.
+    await this.writing.get(id);
+    this.writeErrors.delete(id);
     rmSync(this.containerDir(id), { recursive: true, force: true });
+  }
+
+  // Writes go to the thread pool, one at a time per container; saves made meanwhile are
+  // coalesced into one more write of the latest record.
+  private persist(id: string): void {
+    if (this.writing.has(id)) {
+      this.dirty.add(id);
+      return;
+    }
+    let finished!: () => void;
+    this.writing.set(id, new Promise<void>((resolve) => (finished = resolve)));
+    void this.writeLoop(id).finally(finished);
+  }
+
+  private async writeLoop(id: string): Promise<void> {
+    try {
+      for (;;) {
+        const rec = this.byId.get(id);
+        if (!rec) return;
+        const dir = this.containerDir(id);
+        await mkdir(dir, { recursive: true, mode: 0o710 });
+        await writeFileAtomicAsync(join(dir, 'config.v2.json'), JSON.stringify(rec), 0o600);
+        this.writeErrors.delete(id);
+        if (!this.dirty.delete(id)) return;
+      }
+    } catch (err) {
+      this.writeErrors.set(id, err as Error);
+      this.onWriteError(id, err as Error);
+    } finally {
+      // No await between the last check of `dirty` and this: a save cannot slip in unseen.
+      this.writing.delete(id);
+      this.dirty.delete(id);
+    }
   }
 
   /** Docker's lookup order: full ID, exact name, unique ID prefix. */
