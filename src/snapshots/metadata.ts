@@ -41,13 +41,21 @@ export function emptyMetadata(): Metadata {
 
 /** The store's metadata, or undefined when the file does not exist yet. */
 export function loadMetadata(path: string): Metadata | undefined {
-  let text: string;
+  const text = readMetadataText(path);
+  return text === undefined ? undefined : parseMetadataText(path, text);
+}
+
+/** The file's text; undefined when it does not exist. */
+export function readMetadataText(path: string): string | undefined {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+export function parseMetadataText(path: string, text: string): Metadata {
   let file: unknown;
   try {
     file = JSON.parse(text);

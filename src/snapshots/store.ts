@@ -14,7 +14,7 @@ import { fsyncDir } from '../util/atomic.js';
 import { conflict, internal, invalidArgument, notFound, unavailable } from '../util/errors.js';
 import { StoreLock } from './lock.js';
 import { fsError, isNoSpace } from '../util/fs-errors.js';
-import { emptyMetadata, loadMetadata, saveMetadata, saveMetadataNotDurable, toInfo, validateKey, validateLabels } from './metadata.js';
+import { emptyMetadata, loadMetadata, parseMetadataText, readMetadataText, saveMetadata, saveMetadataNotDurable, toInfo, validateKey, validateLabels } from './metadata.js';
 import type { Metadata, SnapshotRecord } from './metadata.js';
 import { unmount } from './mount.js';
 import { mountPointsUnder } from './mountinfo.js';
@@ -33,6 +33,8 @@ export abstract class StoreSnapshotter implements Snapshotter {
   private readonly metadataPath: string;
   private readonly lock: StoreLock;
   private closed = false;
+  /** The last metadata read or written, with the text of the file it came from. */
+  private cached: { text: string; meta: Metadata } | undefined;
 
   protected constructor(root: string) {
     this.root = resolve(root);
@@ -275,18 +277,40 @@ export abstract class StoreSnapshotter implements Snapshotter {
   }
 
   // Metadata is replaced atomically, so reading it without the lock sees a consistent state.
+  /**
+   * The metadata as the file holds it now: another process sharing the store may have replaced
+   * it, so the file is read on every call, but parsed again only when its text changed. A
+   * daemon with many containers would otherwise parse the same large file for every operation.
+   */
   private read(): Metadata {
     this.ensureOpen();
-    const meta = loadMetadata(this.metadataPath);
-    if (meta === undefined) throw internal(`${this.metadataPath} is missing`);
+    const text = readMetadataText(this.metadataPath);
+    if (text === undefined) throw internal(`${this.metadataPath} is missing`);
+    if (this.cached?.text === text) return this.cached.meta;
+    const meta = parseMetadataText(this.metadataPath, text);
+    this.cached = { text, meta };
     return meta;
   }
 
-  // Reloaded under the lock: another process sharing the store may have changed it.
+  // Under the lock. fn may change the metadata it is given and then fail, or not save it: the
+  // cached copy is dropped then, and kept (with the new text) only after fn saved it.
   private mutate<T>(fn: (meta: Metadata) => Promise<T>): Promise<T> {
     this.ensureOpen();
-    return this.lock.run(() => fn(this.read()));
+    return this.lock.run(async () => {
+      const meta = this.read();
+      const before = this.cached?.text;
+      try {
+        const result = await fn(meta);
+        const after = readMetadataText(this.metadataPath);
+        this.cached = after !== undefined && after !== before ? { text: after, meta } : undefined;
+        return result;
+      } catch (err) {
+        this.cached = undefined;
+        throw err;
+      }
+    });
   }
+
 
   private ensureOpen(): void {
     if (this.closed) throw unavailable(`the ${this.name} snapshotter at ${this.root} is closed`);
