@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import type { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
 import { BerthError, invalidArgument, internal, unavailable } from '../../util/errors.js';
-import { Digester, type Digest } from '../../util/digest.js';
+import { Digester, digestOf, type Digest } from '../../util/digest.js';
 import { UNPACK_PATH } from '../../util/native-tools.js';
 import type { TarEntry } from '../tar/header.js';
 import { TarReader } from '../tar/reader.js';
@@ -175,6 +175,19 @@ const HASH_WORKER = `
     parentPort.postMessage({ error: e.message });
   }`;
 
+const WORKER_HASH_MIN_BYTES = 4 * 1024 * 1024;
+
+async function hashSmallFile(file: FileHandle, size: number): Promise<Digest> {
+  const buf = Buffer.allocUnsafe(size);
+  let off = 0;
+  while (off < size) {
+    const { bytesRead } = await file.read(buf, off, size - off, off);
+    if (bytesRead === 0) break;
+    off += bytesRead;
+  }
+  return digestOf(buf.subarray(0, off));
+}
+
 function hashFile(path: string): Promise<Digest> {
   return new Promise((resolve, reject) => {
     // execArgv: [] — the eval'd worker is CommonJS whatever flags (--input-type=module) this process has.
@@ -191,7 +204,8 @@ async function applyTarFile(file: FileHandle, dir: string, opts: ApplyOptions): 
   const { size } = await file.stat();
   if (size > limits.maxBytes) throw invalidArgument(`${label}: layer expands beyond the ${limits.maxBytes}-byte limit`);
   // The very file being unpacked (its open fd), not whatever the path names by the time the worker opens it.
-  const hashing = hashFile(`/proc/self/fd/${file.fd}`);
+  // A small layer is hashed here: a worker thread costs more to start (and a few MiB to keep) than it saves.
+  const hashing = size < WORKER_HASH_MIN_BYTES ? hashSmallFile(file, size) : hashFile(`/proc/self/fd/${file.fd}`);
   hashing.catch(() => undefined);
   const reader = new TarReader(new FileTarSource(file, size), limits);
   const entries = await runUnpacker(dir, opts, reader, file.fd, label);
