@@ -276,11 +276,11 @@ export abstract class StoreSnapshotter implements Snapshotter {
     return rec;
   }
 
-  // Metadata is replaced atomically, so reading it without the lock sees a consistent state.
   /**
-   * The metadata as the file holds it now: another process sharing the store may have replaced
-   * it, so the file is read on every call, but parsed again only when its text changed. A
-   * daemon with many containers would otherwise parse the same large file for every operation.
+   * The metadata as the file holds it now (replaced atomically, so reading it without the lock
+   * sees a consistent state). Another process sharing the store may have replaced it, so the
+   * file is read on every call, but parsed again only when its text changed: a daemon with many
+   * containers would otherwise parse the same large file for every operation.
    */
   private read(): Metadata {
     this.ensureOpen();
@@ -292,25 +292,21 @@ export abstract class StoreSnapshotter implements Snapshotter {
     return meta;
   }
 
-  // Under the lock. fn may change the metadata it is given and then fail, or not save it: the
-  // cached copy is dropped then, and kept (with the new text) only after fn saved it.
+  // Under the lock. fn changes the metadata it is given before saving it, so that object is
+  // taken out of the cache meanwhile (readers parse the file, and never see a change that is
+  // not saved yet); it goes back, with the file's new text, once fn has saved it.
   private mutate<T>(fn: (meta: Metadata) => Promise<T>): Promise<T> {
     this.ensureOpen();
     return this.lock.run(async () => {
       const meta = this.read();
       const before = this.cached?.text;
-      try {
-        const result = await fn(meta);
-        const after = readMetadataText(this.metadataPath);
-        this.cached = after !== undefined && after !== before ? { text: after, meta } : undefined;
-        return result;
-      } catch (err) {
-        this.cached = undefined;
-        throw err;
-      }
+      this.cached = undefined;
+      const result = await fn(meta);
+      const after = readMetadataText(this.metadataPath);
+      if (after !== undefined && after !== before) this.cached = { text: after, meta };
+      return result;
     });
   }
-
 
   private ensureOpen(): void {
     if (this.closed) throw unavailable(`the ${this.name} snapshotter at ${this.root} is closed`);
