@@ -226,3 +226,5 @@ export const EXEC_CREATE_REQUEST = struct('ExecConfig', {
 
 /** POST /exec/{id}/start */
 export const EXEC_START_REQUEST = struct('ExecStartCheck', { Detach: B, Tty: B, ConsoleSize: CONSOLE_SIZE });
+
+export const VOLUME_CREATE_REQUEST = struct('CreateOptions', { Name: S, Driver: S, DriverOpts: STRMAP, Labels: STRMAP });

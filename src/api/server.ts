@@ -19,6 +19,7 @@ import { containerRoutes } from './routes-containers.js';
 import { execRoutes } from './routes-exec.js';
 import { imageRoutes } from './routes-images.js';
 import { systemRoutes } from './routes-system.js';
+import { volumeRoutes } from './routes-volumes.js';
 import { negotiateVersion } from './versions.js';
 
 export interface ApiServerOptions {
@@ -55,7 +56,7 @@ const requestChannel = channel(REQUEST_CHANNEL);
 /** nginx's "client closed request": the client left before the response was complete. */
 const STATUS_CLIENT_CLOSED = 499;
 
-const ROUTES: readonly Route[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...archiveRoutes, ...imageRoutes];
+const ROUTES: readonly Route[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...archiveRoutes, ...imageRoutes, ...volumeRoutes];
 
 /** One request on its way through the server, from either node:http event. */
 interface Exchange {

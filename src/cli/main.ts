@@ -89,6 +89,16 @@ const MANAGEMENT: Record<string, Management> = {
       rm: { entry: COMMANDS.rmi!, aliases: ['rmi', 'remove'] }, save: sub('save'), tag: sub('tag'),
     },
   },
+  volume: {
+    summary: 'Manage volumes',
+    subcommands: {
+      create: { entry: { file: 'volume', summary: 'Create a volume' } },
+      inspect: { entry: { file: 'volume', summary: 'Display detailed information on one or more volumes' } },
+      ls: { entry: { file: 'volume', summary: 'List volumes' }, aliases: ['list'] },
+      prune: { entry: { file: 'volume', summary: 'Remove unused local volumes' } },
+      rm: { entry: { file: 'volume', summary: 'Remove one or more volumes' }, aliases: ['remove'] },
+    },
+  },
   system: {
     summary: 'Manage berth',
     subcommands: {
@@ -311,6 +321,7 @@ const MODULES: Record<string, () => Promise<Record<string, unknown>>> = {
   top: () => import('./commands/top.js'),
   update: () => import('./commands/update.js'),
   version: () => import('./commands/version.js'),
+  volume: () => import('./commands/volume.js'),
 };
 
 async function loadDef(r: Resolved): Promise<CommandDef> {

@@ -12,7 +12,7 @@ import {
   type ContainerUpdateResponse, type ContainerWaitResponse, type DiskUsage, type EventMessage, type ExecCreateRequest,
   type ExecInspect, type FilesystemChange, type Filters, type ImageDeleteResponseItem, type ImageHistoryItem,
   type ImageInspect, type ImagePruneResponse, type ImageSummary, type JSONMessage, type PathStat, type SystemInfo,
-  type VersionResponse,
+  type VersionResponse, type Volume, type VolumeCreateRequest, type VolumeListResponse, type VolumePruneResponse,
 } from '../oci/engine-api.js';
 import type { ArchiveOptions, AttachOptions, CommitOptions, ImportOptions, ListContainersOptions, LogsOptions } from '../daemon/backend.js';
 import { unavailable, forbidden, isBerthError } from '../util/errors.js';
@@ -469,6 +469,26 @@ export class EngineClient {
 
   removeImage(name: string, opts: { force?: boolean; noprune?: boolean } = {}): Promise<ImageDeleteResponseItem[]> {
     return this.json('DELETE', `/images/${encImage(name)}`, { query: { force: opts.force || undefined, noprune: opts.noprune || undefined } });
+  }
+
+  listVolumes(filters: Filters = {}): Promise<VolumeListResponse> {
+    return this.json('GET', '/volumes', { query: { filters: filtersParam(filters) } });
+  }
+
+  createVolume(req: VolumeCreateRequest): Promise<Volume> {
+    return this.json('POST', '/volumes/create', { body: req });
+  }
+
+  inspectVolume(name: string): Promise<Volume> {
+    return this.json('GET', `/volumes/${enc(name)}`);
+  }
+
+  removeVolume(name: string, force = false): Promise<void> {
+    return this.call('DELETE', `/volumes/${enc(name)}`, { query: { force: force || undefined } });
+  }
+
+  pruneVolumes(filters: Filters = {}): Promise<VolumePruneResponse> {
+    return this.json('POST', '/volumes/prune', { query: { filters: filtersParam(filters) } });
   }
 
   pruneImages(filters: Filters = {}): Promise<ImagePruneResponse> {

@@ -7,7 +7,7 @@ import type {
   ContainerSummary, ContainerTopResponse, ContainerUpdateRequest, ContainerUpdateResponse, ContainerWaitResponse,
   DiskUsage, EventMessage, ExecCreateRequest, ExecInspect, FilesystemChange, Filters, ImageDeleteResponseItem,
   ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, JSONMessage, PathStat, SystemInfo,
-  VersionResponse,
+  VersionResponse, Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneResponse,
 } from '../oci/engine-api.js';
 
 export type ProgressSink = (message: JSONMessage) => void;
@@ -175,4 +175,11 @@ export interface Backend {
   saveImages(names: string[]): Promise<Readable>;
   loadImages(tar: Readable, progress: ProgressSink, quiet: boolean): Promise<void>;
   commitContainer(opts: CommitOptions): Promise<{ Id: string }>;
+
+  // ---- volumes ----
+  listVolumes(filters: Filters): Promise<VolumeListResponse>;
+  createVolume(req: VolumeCreateRequest): Promise<Volume>;
+  inspectVolume(name: string): Promise<Volume>;
+  removeVolume(name: string, force: boolean): Promise<void>;
+  pruneVolumes(filters: Filters): Promise<VolumePruneResponse>;
 }

@@ -10,7 +10,8 @@ import type {
   ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerPruneResponse, ContainerStats,
   ContainerSummary, ContainerTopResponse, ContainerUpdateRequest, ContainerUpdateResponse, ContainerWaitResponse,
   DiskUsage, ExecCreateRequest, ExecInspect, FilesystemChange, Filters, ImageDeleteResponseItem, ImageHistoryItem,
-  ImageInspect, ImagePruneResponse, ImageSummary, PathStat, SystemInfo, VersionResponse,
+  ImageInspect, ImagePruneResponse, ImageSummary, PathStat, SystemInfo, VersionResponse, Volume, VolumeCreateRequest,
+  VolumeListResponse, VolumePruneResponse,
 } from '../oci/engine-api.js';
 import { API_MIN_VERSION, API_VERSION } from '../oci/engine-api.js';
 import { ensureHelloWorld } from '../images/builtin.js';
@@ -34,6 +35,8 @@ import { restoreContainers, type RestoreReport } from './containers/restore.js';
 import { ContainerStore, type ContainerRecord } from './containers/store.js';
 import { filterContainers, inspectView, summaryView } from './containers/views.js';
 import { ImageService } from './images/service.js';
+import { VolumeStore } from '../volumes/store.js';
+import { ContainerVolumes } from './containers/volumes.js';
 
 export { BERTH_VERSION } from '../util/version.js';
 import { BERTH_VERSION } from '../util/version.js';
@@ -46,12 +49,15 @@ export class Daemon implements Backend {
   readonly execs: ExecManager;
   private readonly health: HealthMonitor;
   readonly images: ImageService;
+  readonly volumes: VolumeStore;
   private readonly startedAt = Date.now();
 
   private constructor(readonly config: DaemonConfig, readonly store: ImageStore, readonly runtime: Runtime, private readonly log: LogFn) {
     const containerStore = new ContainerStore(join(config.dataRoot, 'containers'), (id, err) => log('error', `writing the record of container ${id}: ${err.message}`));
+    this.volumes = new VolumeStore({ root: join(config.dataRoot, 'volumes'), usersOf: (name) => containerVolumes.usersOf(name) });
+    const containerVolumes = new ContainerVolumes(this.volumes, { emit: (action, name, attrs) => this.events.emit('volume', action, name, attrs) }, () => containerStore.all());
     this.containers = new ContainerManager({
-      config, images: store, runtime, events: this.events, store: containerStore, log,
+      config, images: store, runtime, events: this.events, store: containerStore, log, volumes: containerVolumes,
       initPath: join(packageRoot(), 'build/native/berth-init'),
     });
     this.execs = new ExecManager(this.containers, runtime, config.execRoot);
@@ -126,7 +132,42 @@ export class Daemon implements Backend {
   async diskUsage(): Promise<DiskUsage> {
     const { LayersSize, Images } = await this.images.diskUsage();
     const containers = await this.listContainers({ all: true, size: true, filters: {} });
-    return { LayersSize, Images, Containers: containers, Volumes: [], BuildCache: [] };
+    return { LayersSize, Images, Containers: containers, Volumes: await this.volumeUsage(), BuildCache: [] };
+  }
+
+  // ---- volumes ----
+
+  async listVolumes(filters: Filters): Promise<VolumeListResponse> {
+    return { Volumes: this.volumes.list(filters), Warnings: null };
+  }
+
+  async createVolume(req: VolumeCreateRequest): Promise<Volume> {
+    const { volume, created } = await this.volumes.create({ name: req.Name, driver: req.Driver, driverOpts: req.DriverOpts ?? undefined, labels: req.Labels ?? undefined });
+    if (created) this.events.emit('volume', 'create', volume.Name, { driver: volume.Driver });
+    return volume;
+  }
+
+  async inspectVolume(name: string): Promise<Volume> {
+    return this.volumes.inspect(name);
+  }
+
+  async removeVolume(name: string, force: boolean): Promise<void> {
+    const existed = this.volumes.has(name);
+    await this.volumes.remove(name, { force });
+    if (existed) this.events.emit('volume', 'destroy', name, { driver: 'local' });
+  }
+
+  async pruneVolumes(filters: Filters): Promise<VolumePruneResponse> {
+    const { deleted, reclaimed } = await this.volumes.prune(filters);
+    for (const name of deleted) this.events.emit('volume', 'destroy', name, { driver: 'local' });
+    this.events.emit('volume', 'prune', '', { reclaimed: String(reclaimed) });
+    return { VolumesDeleted: deleted, SpaceReclaimed: reclaimed };
+  }
+
+  private async volumeUsage(): Promise<Volume[]> {
+    return Promise.all(this.volumes.list().map(async (v) => ({
+      ...v, UsageData: { Size: v.Options ? -1 : await this.volumes.size(v.Name), RefCount: this.containers.volumes.usersOf(v.Name).length },
+    })));
   }
 
   subscribe(opts: { since?: number; until?: number; filters: Filters }): Subscription {
@@ -198,7 +239,7 @@ export class Daemon implements Backend {
 
   removeContainer(idOrName: string, opts: { force: boolean; volumes: boolean; link: boolean }): Promise<void> {
     if (opts.link) throw conflict('links are not supported');
-    return this.containers.remove(idOrName, { force: opts.force });
+    return this.containers.remove(idOrName, { force: opts.force, volumes: opts.volumes });
   }
 
   renameContainer(idOrName: string, newName: string): Promise<void> {

@@ -331,6 +331,37 @@ export interface ContainerUpdateResponse {
   Warnings: string[];
 }
 
+/** A volume as GET /volumes/{name} shows it (moby api/types/volume.Volume). */
+export interface Volume {
+  Name: string;
+  Driver: string;
+  Mountpoint: string;
+  CreatedAt: string;
+  Labels: StringMap | null;
+  Scope: 'local' | 'global';
+  Options: StringMap | null;
+  Status?: Record<string, unknown>;
+  /** Only in /system/df: Size -1 when not computed. */
+  UsageData?: { Size: number; RefCount: number } | null;
+}
+
+export interface VolumeCreateRequest {
+  Name?: string;
+  Driver?: string;
+  DriverOpts?: StringMap | null;
+  Labels?: StringMap | null;
+}
+
+export interface VolumeListResponse {
+  Volumes: Volume[];
+  Warnings: string[] | null;
+}
+
+export interface VolumePruneResponse {
+  VolumesDeleted: string[] | null;
+  SpaceReclaimed: number;
+}
+
 export interface ContainerPruneResponse {
   ContainersDeleted: string[] | null;
   SpaceReclaimed: number;
@@ -535,7 +566,7 @@ export interface DiskUsage {
   LayersSize: number;
   Images: ImageSummary[];
   Containers: ContainerSummary[];
-  Volumes: unknown[];
+  Volumes: Volume[];
   BuildCache: unknown[];
 }
 

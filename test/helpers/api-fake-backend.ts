@@ -16,7 +16,7 @@ import type {
   ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerPruneResponse, ContainerStats,
   ContainerSummary, ContainerTopResponse, ContainerUpdateRequest, ContainerUpdateResponse, ContainerWaitResponse,
   DiskUsage, EventMessage, ExecCreateRequest, ExecInspect, FilesystemChange, Filters, ImageDeleteResponseItem,
-  ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, PathStat, SystemInfo, VersionResponse,
+  ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, PathStat, SystemInfo, VersionResponse, Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneResponse,
 } from '../../src/oci/engine-api.js';
 import { BerthError, conflict, notFound, type ErrorCode } from '../../src/util/errors.js';
 
@@ -596,6 +596,38 @@ export class FakeBackend implements Backend {
     this.record('commitContainer', opts);
     this.find(opts.container);
     return { Id: `sha256:${hexId(4)}` };
+  }
+
+  readonly volumes = new Map<string, Volume>();
+
+  async listVolumes(filters: Filters): Promise<VolumeListResponse> {
+    this.record('listVolumes', filters);
+    return { Volumes: [...this.volumes.values()], Warnings: null };
+  }
+
+  async createVolume(req: VolumeCreateRequest): Promise<Volume> {
+    this.record('createVolume', req);
+    const name = req.Name || hexId(this.nextId++);
+    const v: Volume = { Name: name, Driver: req.Driver || 'local', Mountpoint: `/var/lib/berth/volumes/${name}/_data`, CreatedAt: '2026-01-02T03:04:05Z', Labels: req.Labels ?? {}, Scope: 'local', Options: req.DriverOpts ?? null };
+    this.volumes.set(name, v);
+    return v;
+  }
+
+  async inspectVolume(name: string): Promise<Volume> {
+    this.record('inspectVolume', name);
+    const v = this.volumes.get(name);
+    if (!v) throw notFound(`get ${name}: no such volume`);
+    return v;
+  }
+
+  async removeVolume(name: string, force: boolean): Promise<void> {
+    this.record('removeVolume', name, force);
+    if (!this.volumes.delete(name) && !force) throw notFound(`get ${name}: no such volume`);
+  }
+
+  async pruneVolumes(filters: Filters): Promise<VolumePruneResponse> {
+    this.record('pruneVolumes', filters);
+    return { VolumesDeleted: null, SpaceReclaimed: 0 };
   }
 }
 

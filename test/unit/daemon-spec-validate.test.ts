@@ -124,7 +124,7 @@ test('tmpfs: destinations and options', () => {
   rejects({ Tmpfs: { '/': '' } }, "invalid specification: destination can't be '/'");
 });
 
-test('binds: host paths only, Docker modes', () => {
+test('binds: host paths, named and anonymous volumes, Docker modes', () => {
   create({ Binds: [`${dir}:/data`, `${dir}:/ro:ro`, `${dir}:/p:rshared`, `${dir}:/z:Z,ro`, `${dir}:/c:cached`] });
   rejects({ Binds: [':/data'] }, "invalid volume specification: ':/data'");
   rejects({ Binds: [`${dir}:ro`] }, `invalid volume specification: '${dir}:ro'`);
@@ -137,12 +137,16 @@ test('binds: host paths only, Docker modes', () => {
     `invalid volume specification: '${dir}:/': invalid mount config for type "bind": invalid specification: destination can't be '/'`);
   rejects({ Binds: [`${dir}:/data:nocopy`] },
     `invalid volume specification: '${dir}:/data:nocopy': invalid mount config for type "bind": field VolumeOptions must not be specified`);
-  rejects({ Binds: ['myvol:/data'] }, 'named volumes are not supported yet: myvol');
-  rejects({ Binds: ['/data'] }, 'anonymous volumes are not supported yet: /data');
+  create({ Binds: ['myvol:/data', 'other:/ro:ro,nocopy', '/anonymous'] });
+  rejects({ Binds: ['myvol:/data:rshared'] },
+    "invalid volume specification: 'myvol:/data:rshared': invalid mount config for type \"volume\": field BindOptions must not be specified");
+  rejects({ Binds: ['relative'] },
+    `invalid volume specification: 'relative': invalid mount config for type "volume": invalid mount path: 'relative' mount path must be absolute`);
+  rejects({ Binds: ['myvol:/data', '/data'] }, 'Duplicate mount point: /data');
   rejects({ Binds: [`${dir}:/data`, `${dir}/x:/data/`] }, 'Duplicate mount point: /data');
 });
 
-test('Mounts entries: bind sources must exist, tmpfs takes no source, volumes wait', () => {
+test('Mounts entries: bind sources must exist, tmpfs takes no source, volumes named or not', () => {
   create({ Mounts: [{ Type: 'bind', Source: dir, Target: '/data', ReadOnly: true }, { Type: 'tmpfs', Target: '/run' }] });
   rejects({ Mounts: [{ Type: 'bind', Source: join(dir, 'missing'), Target: '/data' }] },
     `invalid mount config for type "bind": bind source path does not exist: ${join(dir, 'missing')}`);
@@ -152,7 +156,8 @@ test('Mounts entries: bind sources must exist, tmpfs takes no source, volumes wa
   rejects({ Mounts: [{ Type: 'bind', Source: dir, Target: '/d', BindOptions: { Propagation: 'up' } }] },
     'invalid mount config for type "bind": invalid propagation mode: up');
   rejects({ Mounts: [{ Type: 'tmpfs', Target: '/run', BindOptions: {} }] }, 'invalid mount config for type "tmpfs": field BindOptions must not be specified');
-  rejects({ Mounts: [{ Type: 'volume', Source: 'v', Target: '/v' }] }, 'invalid mount config for type "volume": named volumes are not supported yet: v');
+  create({ Mounts: [{ Type: 'volume', Source: 'v', Target: '/v', VolumeOptions: { NoCopy: true } }, { Type: 'volume', Target: '/anonymous' }] });
+  rejects({ Mounts: [{ Type: 'volume', Source: 'v', Target: '/v', BindOptions: {} }] }, 'invalid mount config for type "volume": field BindOptions must not be specified');
   rejects({ Mounts: [{ Type: 'npipe', Source: 'x', Target: '/n' }] }, 'invalid mount config for type "npipe": mount type unknown');
 });
 
@@ -221,8 +226,7 @@ test('Config checks: workdir, env, stop signal, healthcheck durations, hostname 
   rejects({}, `hostname "${long}" is too long (maximum 64 bytes)`, { Hostname: long });
 });
 
-test('annotations, isolation, VolumesFrom', () => {
+test('annotations, isolation', () => {
   rejects({ Annotations: { '': 'x' } }, 'invalid Annotations: the empty string is not permitted as an annotation key');
   rejects({ Isolation: 'hyperv' }, "invalid isolation (hyperv): linux only supports 'default'");
-  assert.throws(() => create({ VolumesFrom: ['other'] }), /VolumesFrom is not supported yet/);
 });

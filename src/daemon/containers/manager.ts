@@ -17,7 +17,8 @@ import type { DaemonConfig } from '../config.js';
 import type { EventBus } from '../events.js';
 import { applyConfigDefaults, applyHostConfigDefaults, buildSpec, mergeImageConfig, missingBindSources, readSpecHost, resolveUser, validateCreate, type ResolvedUser, type SpecHost } from '../spec/index.js';
 import { containerHostname, writeEtcFiles } from './etc-files.js';
-import { KeyedMutex } from './lock.js';
+import { KeyedMutex } from '../../util/keyed-mutex.js';
+import type { ContainerVolumes } from './volumes.js';
 import { canonicalName, generateName, newId } from './names.js';
 import { nextDelay, shouldRestart } from './restart.js';
 import { connectUnix, ctlCommand, DEFAULT_DETACH_KEYS, parseDetachKeys, StdioSession } from './stdio.js';
@@ -35,6 +36,7 @@ export interface ManagerOptions {
   events: EventBus;
   store: ContainerStore;
   initPath: string;
+  volumes: ContainerVolumes;
   log: (level: 'debug' | 'info' | 'warn' | 'error' | 'fatal', msg: string) => void;
 }
 
@@ -61,6 +63,7 @@ interface Live {
 
 export class ContainerManager {
   readonly store: ContainerStore;
+  readonly volumes: ContainerVolumes;
   private readonly live = new Map<string, Live>();
   private readonly mutex = new KeyedMutex();
   private closing = false;
@@ -72,6 +75,7 @@ export class ContainerManager {
 
   constructor(private readonly o: ManagerOptions) {
     this.store = o.store;
+    this.volumes = o.volumes;
   }
 
   // ---- paths ----
@@ -142,12 +146,16 @@ export class ContainerManager {
       mkdirSync(dir, { recursive: true, mode: 0o710 });
       const etc = await writeEtcFiles(dir, { hostname: containerHostname(id, config.Hostname, hostNetwork), domainname: config.Domainname, hc, hostNetwork });
       await this.o.images.prepareRootfs(id, image);
+      const mountPoints = await this.o.volumes.prepare({
+        id, hc, configVolumes: Object.keys(config.Volumes ?? {}), find: (ref) => this.find(ref),
+        withRootfs: async (fn) => withTempMount(await this.o.images.snapshots.mounts(id), fn, { tmpRoot: this.o.config.execRoot }),
+      });
       const rec: ContainerRecord = {
         ID: id, Name: canonical, Created: new Date().toISOString(), Path: args[0]!, Args: args.slice(1), Config: { ...config, Image: req.Image },
         HostConfig: hc, Image: image.id, ImageRef: req.Image, State: initialState(),
         RestartCount: 0, HasBeenStartedBefore: false, HasBeenManuallyStopped: false, Driver: this.o.images.snapshots.name,
         SnapshotKey: id, LogPath: join(dir, `${id}-json.log`), HostnamePath: etc.hostnamePath, HostsPath: etc.hostsPath,
-        ResolvConfPath: etc.resolvConfPath,
+        ResolvConfPath: etc.resolvConfPath, MountPoints: mountPoints,
       };
       this.save(rec);
       await this.store.saved(id);
@@ -210,7 +218,7 @@ export class ContainerManager {
       await this.run(rec);
     } catch (err) {
       // dockerd removes an --rm container that failed to start (after this start returns).
-      if (rec.HostConfig.AutoRemove) setImmediate(() => void this.remove(rec.ID, { force: true }).catch(() => undefined));
+      if (rec.HostConfig.AutoRemove) setImmediate(() => void this.remove(rec.ID, { force: true, volumes: true }).catch(() => undefined));
       throw startError(err);
     }
   }
@@ -229,10 +237,11 @@ export class ContainerManager {
       t.push(performance.now());
       // The user is looked up in the image's files, read through a view of the snapshot.
       const user = await this.userOf(rec);
+      const userMounts = await this.o.volumes.attach(rec);
       const { spec } = buildSpec({
         id, config: rec.Config, hostConfig: rec.HostConfig, rootfs, user, initPath: this.o.initPath, host: this.host,
         cgroupParent: `/${this.o.config.cgroupParent.replace(/^\/+/, '')}`, defaultUlimits: this.o.config.defaultUlimits,
-        networkFiles: { hostname: rec.HostnamePath, hosts: rec.HostsPath, resolvConf: rec.ResolvConfPath },
+        networkFiles: { hostname: rec.HostnamePath, hosts: rec.HostsPath, resolvConf: rec.ResolvConfPath }, mounts: userMounts,
       });
       writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
       t.push(performance.now());
@@ -270,6 +279,7 @@ export class ContainerManager {
       live.watcher = undefined;
       for (const s of live.pending.splice(0)) s.close();
       await this.o.runtime.delete(id, true).catch(() => undefined);
+      await this.o.volumes.detach(rec);
       const message = (err as Error).message;
       rec.State = { ...rec.State, Status: rec.HasBeenStartedBefore ? 'exited' : 'created', Running: false, Pid: 0, Error: message, ExitCode: exitCodeForStartError(message) };
       this.save(rec);
@@ -345,6 +355,7 @@ export class ContainerManager {
     const ranMs = Date.parse(finishedAt) - Date.parse(rec.State.StartedAt);
     this.lifecycle?.stopped(id);
     await this.o.runtime.delete(id, true).catch((err: unknown) => this.o.log('warn', `deleting the runtime state of ${id}: ${(err as Error).message}`));
+    await this.o.volumes.detach(rec);
     const restart = !this.closing && !live.removing && shouldRestart(rec.HostConfig.RestartPolicy, {
       exitCode, ranMs, manuallyStopped: rec.HasBeenManuallyStopped, restartCount: rec.RestartCount,
     });
@@ -362,7 +373,7 @@ export class ContainerManager {
     for (const fn of live.onExit.splice(0)) fn();
     if (restart) this.scheduleRestart(rec, ranMs);
     else if (rec.HostConfig.AutoRemove && !live.removing) {
-      void this.remove(id, { force: true }).catch((err: unknown) => this.o.log('warn', `auto-removing ${id}: ${(err as Error).message}`));
+      void this.remove(id, { force: true, volumes: true }).catch((err: unknown) => this.o.log('warn', `auto-removing ${id}: ${(err as Error).message}`));
     }
   }
 
@@ -527,7 +538,8 @@ export class ContainerManager {
 
   // ---- remove ----
 
-  async remove(idOrName: string, opts: { force: boolean }): Promise<void> {
+  /** volumes: also the container's anonymous volumes (`rm -v`, --rm). */
+  async remove(idOrName: string, opts: { force: boolean; volumes?: boolean }): Promise<void> {
     const rec = this.find(idOrName);
     const live = this.liveOf(rec.ID);
     if (live.removing) throw conflict(`removal of container ${rec.ID} is already in progress`);
@@ -546,14 +558,14 @@ export class ContainerManager {
         });
         if (rec.State.Running) await exited;
       }
-      await this.mutex.run(rec.ID, () => this.destroy(rec));
+      await this.mutex.run(rec.ID, () => this.destroy(rec, opts.volumes ?? false));
     } catch (err) {
       live.removing = false;
       throw err;
     }
   }
 
-  private async destroy(rec: ContainerRecord): Promise<void> {
+  private async destroy(rec: ContainerRecord, removeVolumes: boolean): Promise<void> {
     const live = this.liveOf(rec.ID);
     clearTimeout(live.restartTimer);
     live.watcher?.close();
@@ -564,6 +576,7 @@ export class ContainerManager {
       if (!isBerthError(err, 'NotFound')) throw err;
     });
     await this.store.delete(rec.ID);
+    if (removeVolumes) await this.o.volumes.removeAnonymous(rec, (m) => this.o.log('warn', m));
     this.emit(rec, 'destroy');
     this.wake(rec.ID, (c) => c === 'removed' || c === 'not-running' || c === 'next-exit', rec.State.ExitCode);
     this.live.delete(rec.ID);

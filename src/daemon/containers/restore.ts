@@ -40,6 +40,7 @@ async function restoreOne(manager: ContainerManager, runtime: Runtime, rec: Cont
       manager.persist(rec);
       report.running++;
       manager.watchExit(rec);
+      manager.volumes.adopt(rec);
       manager.lifecycle?.started(rec);
       return;
     }

@@ -6,6 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerConfig, ContainerState, HostConfig } from '../../oci/engine-api.js';
+import type { UserMount } from '../spec/index.js';
 import { writeFileAtomicAsync } from '../../util/atomic.js';
 import { conflict, errnoCode, invalidArgument, notFound } from '../../util/errors.js';
 
@@ -35,6 +36,8 @@ export interface ContainerRecord {
   HostnamePath: string;
   HostsPath: string;
   ResolvConfPath: string;
+  /** The user's mounts as made at create, volumes named and resolved (absent in records from before volumes). */
+  MountPoints?: UserMount[];
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -1,12 +1,13 @@
 // A container record as the Engine API shows it: inspect (GET /containers/{id}/json) and the
 // list entries (GET /containers/json) with Docker's filters.
 import type {
-  ContainerInspect, ContainerSummary, Filters, MountPoint, NetworkSettings, Port,
+  ContainerInspect, ContainerSummary, Filters, NetworkSettings, Port,
 } from '../../oci/engine-api.js';
 import { containerStatusText } from '../../util/units.js';
 import { invalidArgument } from '../../util/errors.js';
 import type { ContainerRecord } from './store.js';
 import { nameFilter } from './name-filter.js';
+import { mountPointsView } from './volumes.js';
 
 const LIST_FILTERS = new Set(['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'health', 'volume', 'network', 'is-task', 'expose', 'publish']);
 const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
@@ -35,35 +36,13 @@ function portsMap(rec: ContainerRecord): Record<string, null> {
   return out;
 }
 
-function mounts(rec: ContainerRecord): MountPoint[] {
-  const out: MountPoint[] = [];
-  for (const bind of rec.HostConfig.Binds ?? []) {
-    const parts = bind.split(':');
-    const opts = (parts[2] ?? '').split(',');
-    out.push({
-      Type: 'bind', Source: parts[0] ?? '', Destination: parts[1] ?? '', Mode: parts[2] ?? '',
-      RW: !opts.includes('ro'), Propagation: opts.find((o) => /^r?(private|shared|slave)$/.test(o)) ?? 'rprivate',
-    });
-  }
-  for (const m of rec.HostConfig.Mounts ?? []) {
-    out.push({
-      Type: m.Type, Source: m.Source ?? '', Destination: m.Target, Mode: '', RW: !m.ReadOnly,
-      Propagation: m.Type === 'bind' ? m.BindOptions?.Propagation ?? 'rprivate' : '',
-    });
-  }
-  for (const [target] of Object.entries(rec.HostConfig.Tmpfs ?? {})) {
-    out.push({ Type: 'tmpfs', Source: '', Destination: target, Mode: '', RW: true, Propagation: '' });
-  }
-  return out;
-}
-
 export function inspectView(rec: ContainerRecord, execIds: string[]): ContainerInspect {
   return {
     Id: rec.ID, Created: rec.Created, Path: rec.Path, Args: rec.Args, State: rec.State, Image: rec.Image,
     ResolvConfPath: rec.ResolvConfPath, HostnamePath: rec.HostnamePath, HostsPath: rec.HostsPath, LogPath: rec.LogPath,
     Name: rec.Name, RestartCount: rec.RestartCount, Driver: rec.Driver, Platform: 'linux', MountLabel: '', ProcessLabel: '',
     AppArmorProfile: '', ExecIDs: execIds.length > 0 ? execIds : null, HostConfig: rec.HostConfig,
-    GraphDriver: { Name: rec.Driver, Data: null }, Mounts: mounts(rec), Config: rec.Config,
+    GraphDriver: { Name: rec.Driver, Data: null }, Mounts: mountPointsView(rec), Config: rec.Config,
     NetworkSettings: networkSettings(rec),
   };
 }
@@ -86,7 +65,7 @@ export function summaryView(rec: ContainerRecord, removing: boolean): ContainerS
     State: removing ? 'removing' : rec.State.Status,
     Status: containerStatusText({ ...rec.State, RemovalInProgress: removing }),
     HostConfig: { NetworkMode: networkMode(rec) },
-    NetworkSettings: { Networks: networkSettings(rec).Networks }, Mounts: mounts(rec),
+    NetworkSettings: { Networks: networkSettings(rec).Networks }, Mounts: mountPointsView(rec),
   };
 }
 
@@ -118,6 +97,7 @@ export function filterContainers(recs: ContainerRecord[], filters: Filters, all:
       any('ancestor', (v) => imageMatches(rec, v)) &&
       any('health', (v) => (rec.State.Health?.Status ?? 'none') === v) &&
       any('network', (v) => networkMode(rec) === v) &&
+      any('volume', (v) => mountPointsView(rec).some((m) => m.Name === v || m.Destination === v)) &&
       any('is-task', (v) => v === 'false')
     );
   });

@@ -1,6 +1,6 @@
 // HostConfig.Binds ("src:dst[:mode]") and HostConfig.Mounts entries, parsed and validated as moby's
-// linux parser does (daemon/volume/mounts/linux_parser.go), into the mounts berth can make today:
-// host-path binds and tmpfs. Named and anonymous volumes arrive with the volumes issue.
+// linux parser does (daemon/volume/mounts/linux_parser.go): host-path binds, named and anonymous
+// volumes (whose host paths the daemon fills in when it has made them) and tmpfs.
 import { existsSync } from 'node:fs';
 import { posix } from 'node:path';
 
@@ -10,10 +10,20 @@ import { convertTmpfsOptions } from './tmpfs.js';
 
 /** A mount the user asked for, before it becomes OCI mount options (mounts.ts). */
 export interface UserMount {
-  type: 'bind' | 'tmpfs';
+  type: 'bind' | 'volume' | 'tmpfs';
   destination: string;
-  /** The host path of a bind; "tmpfs" for a tmpfs. */
+  /** The host path of a bind or of a volume's data ("" until the daemon resolved the volume); "tmpfs" for a tmpfs. */
   source: string;
+  /** A volume's name; "" for an anonymous volume not made yet. */
+  name?: string;
+  /** A new, empty volume is not filled with the image's content at the destination. */
+  noCopy?: boolean;
+  /** --mount volume-label / volume-opt / volume-driver: used when the volume is made. */
+  volumeLabels?: Record<string, string>;
+  volumeDriver?: string;
+  volumeDriverOptions?: Record<string, string>;
+  /** The -v mode text ("ro", "rw,z"), which inspect shows as Mode. */
+  mode?: string;
   writable: boolean;
   /** Bind propagation (default rprivate). */
   propagation?: string;
@@ -54,23 +64,27 @@ function splitN(s: string, n: number): string[] {
 export function parseBind(raw: string): UserMount {
   const parts = splitN(raw, 4);
   if (parts[0] === '' || parts.length > 3) throw invalidArgument(invalidSpec(raw));
-  if (parts.length === 1) throw invalidArgument(`anonymous volumes are not supported yet: ${raw}`);
-  const [source = '', target = '', mode = ''] = parts;
+  // One part: an anonymous volume at that path.
+  const [source = '', target = '', mode = ''] = parts.length === 1 ? ['', parts[0]!] : parts;
   if (parts.length === 2 && validMountMode(target)) throw invalidArgument(invalidSpec(raw));
   if (!validMountMode(mode)) throw invalidArgument(`invalid mode: ${mode}`);
-  if (!posix.isAbsolute(source)) throw invalidArgument(`named volumes are not supported yet: ${source}`);
   const options = mode === '' ? [] : mode.split(',');
-  const spec: MountSpec = { Type: 'bind', Source: source, Target: target, ReadOnly: options.includes('ro') };
+  const type = posix.isAbsolute(source) ? 'bind' : 'volume';
+  const spec: MountSpec = { Type: type, Source: source, Target: target, ReadOnly: options.includes('ro') };
   if (options.some((o) => COPY_MODES.has(o))) spec.VolumeOptions = { NoCopy: true };
   const propagation = options.find((o) => PROPAGATION_MODES.has(o));
-  if (propagation) spec.BindOptions = { Propagation: propagation };
+  if (propagation) {
+    // moby: a named volume's mount cannot set propagation.
+    if (type === 'volume') throw invalidArgument(`${invalidSpec(raw)}: invalid mount config for type "volume": field BindOptions must not be specified`);
+    spec.BindOptions = { Propagation: propagation };
+  }
   try {
     validateMountSpec(spec, false);
   } catch (err) {
     if (err instanceof BerthError) throw invalidArgument(`${invalidSpec(raw)}: ${err.message}`);
     throw err;
   }
-  return toUserMount(spec);
+  return { ...toUserMount(spec), mode };
 }
 
 /** One HostConfig.Mounts entry (moby ParseMountSpec: a bind source must exist unless CreateMountpoint). */
@@ -83,6 +97,13 @@ function toUserMount(spec: MountSpec): UserMount {
   const destination = posix.normalize(spec.Target).replace(/(.)\/$/, '$1');
   if (spec.Type === 'tmpfs') {
     return { type: 'tmpfs', destination, source: 'tmpfs', writable: !spec.ReadOnly, data: convertTmpfsOptions(spec.TmpfsOptions, spec.ReadOnly ?? false) };
+  }
+  if (spec.Type === 'volume') {
+    const vo = spec.VolumeOptions;
+    return {
+      type: 'volume', destination, source: '', name: spec.Source ?? '', writable: !spec.ReadOnly, noCopy: vo?.NoCopy ?? false,
+      volumeLabels: vo?.Labels ?? undefined, volumeDriver: vo?.DriverConfig?.Name || undefined, volumeDriverOptions: vo?.DriverConfig?.Options ?? undefined,
+    };
   }
   return {
     type: 'bind',
@@ -110,7 +131,7 @@ function mountSpecProblem(spec: MountSpec, sourceMustExist: boolean): string | u
     case 'bind':
       return bindProblem(spec, sourceMustExist);
     case 'volume':
-      return spec.Source ? `named volumes are not supported yet: ${spec.Source}` : 'anonymous volumes are not supported yet';
+      return undefined; // the name is checked by the volume driver when the volume is made
     case 'tmpfs':
       return spec.Source ? 'field Source must not be specified' : undefined;
     default:

@@ -35,7 +35,7 @@ export function buildSpec(input: SpecInput): BuiltSpec {
   const withInit = wantsInit(input);
   const { mounts, rootfsPropagation } = buildMounts({
     hostConfig: hc,
-    extras: { networkFiles: input.networkFiles, shmPath: input.shmPath },
+    extras: { networkFiles: input.networkFiles, shmPath: input.shmPath, resolved: input.mounts },
     initPath: withInit ? input.initPath : undefined,
     recursiveReadOnly: host.recursiveReadOnly,
     writableCgroups: security.writableCgroups ?? hc.Privileged ?? false,

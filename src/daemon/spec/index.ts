@@ -7,6 +7,7 @@ export { buildSpec, DEFAULT_CGROUP_PARENT, OCI_VERSION, type BuiltSpec } from '.
 export { resolveUser, resolveUserFromFiles } from './user.js';
 export { readFileInRoot } from './rootfs-file.js';
 export { readSpecHost } from './host.js';
-export { missingBindSources, CONTAINER_INIT_PATH } from './mounts.js';
+export { missingBindSources, parseUserMounts, CONTAINER_INIT_PATH } from './mounts.js';
+export type { UserMount } from './binds.js';
 export { DEFAULT_CAPABILITIES } from './caps.js';
 export type { JoinedNamespaces, NetworkFiles, ResolvedUser, SpecHost, SpecInput } from './types.js';

@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 
 import type { HostConfig } from '../../oci/engine-api.js';
 import type { Mount } from '../../oci/runtime-spec.js';
-import { invalidArgument } from '../../util/errors.js';
+import { internal, invalidArgument } from '../../util/errors.js';
 import { parseBind, parseMountSpec, type UserMount } from './binds.js';
 import { tmpfsMountOptions } from './tmpfs.js';
 import type { NetworkFiles } from './types.js';
@@ -28,12 +28,24 @@ export function defaultMounts(): Mount[] {
 
 export interface UserMountExtras {
   networkFiles?: NetworkFiles;
+  /** The container's mounts as the daemon resolved them at create (volumes with their host paths): used instead of parsing HostConfig again. */
+  resolved?: readonly UserMount[];
+  /** Config.Volumes (the image's VOLUMEs and `-v /path`): an anonymous volume where nothing else is mounted. */
+  configVolumes?: readonly string[];
   /** A host shm directory to bind at /dev/shm (IpcMode host, shareable, container:<id>). */
   shmPath?: string;
 }
 
 /** Binds, Mounts, Tmpfs, the network files and the shared shm; duplicates refused as moby does. */
 export function userMounts(hc: HostConfig, extras: UserMountExtras): UserMount[] {
+  const byDestination = new Map<string, UserMount>();
+  for (const m of extras.resolved ?? parseUserMounts(hc, extras.configVolumes ?? [])) byDestination.set(m.destination, m);
+  for (const m of daemonMounts(hc, extras)) if (!byDestination.has(m.destination)) byDestination.set(m.destination, m);
+  return sortByDepth([...byDestination.values()]);
+}
+
+/** What the user asked to mount: Binds, Mounts, Tmpfs, then an anonymous volume for each other Config.Volumes path. */
+export function parseUserMounts(hc: HostConfig, configVolumes: readonly string[] = []): UserMount[] {
   const byDestination = new Map<string, UserMount>();
   const add = (m: UserMount): void => {
     if (byDestination.has(m.destination)) throw invalidArgument(`Duplicate mount point: ${m.destination}`);
@@ -43,8 +55,17 @@ export function userMounts(hc: HostConfig, extras: UserMountExtras): UserMount[]
   for (const spec of hc.Mounts ?? []) add(parseMountSpec(spec));
   // A HostConfig.Tmpfs destination wins over a bind at the same place (moby setupMounts skips the bind).
   for (const m of tmpfsMounts(hc.Tmpfs)) byDestination.set(m.destination, m);
-  for (const m of daemonMounts(hc, extras)) if (!byDestination.has(m.destination)) byDestination.set(m.destination, m);
-  return sortByDepth([...byDestination.values()]);
+  for (const m of configVolumeMounts(configVolumes)) if (!byDestination.has(m.destination)) byDestination.set(m.destination, m);
+  return [...byDestination.values()];
+}
+
+/** moby createContainerOSSpecificSettings: each Config.Volumes path not mounted otherwise gets an anonymous volume. */
+function configVolumeMounts(paths: readonly string[]): UserMount[] {
+  return paths.map((path) => {
+    if (!posix.isAbsolute(path)) throw invalidArgument(`invalid mount path: '${path}' mount path must be absolute`);
+    if (posix.normalize(path) === '/') throw invalidArgument("invalid specification: destination can't be '/'");
+    return { type: 'volume', destination: posix.normalize(path).replace(/(.)\/$/, '$1'), source: '', name: '', writable: true };
+  });
 }
 
 function tmpfsMounts(tmpfs: HostConfig['Tmpfs']): UserMount[] {
@@ -127,6 +148,7 @@ function clearReadOnly(m: Mount): void {
 
 function toOciMount(m: UserMount, recursiveReadOnly: boolean): Mount {
   if (m.type === 'tmpfs') return { destination: m.destination, source: 'tmpfs', type: 'tmpfs', options: tmpfsMountOptions(m.data ?? '') };
+  if (m.source === '') throw internal(`volume ${m.name || '(anonymous)'} at ${m.destination} was not resolved to a host path`);
   const options = [m.nonRecursive ? 'bind' : 'rbind'];
   if (!m.writable) options.push(recursiveReadOnly ? 'rro' : 'ro');
   options.push(m.propagation ?? 'rprivate');
@@ -142,5 +164,5 @@ function rootfsPropagationFor(user: readonly UserMount[]): string | undefined {
 
 /** The -v host directories that do not exist yet: Docker creates them (0755) when the container starts. */
 export function missingBindSources(hc: HostConfig, exists: (path: string) => boolean): string[] {
-  return (hc.Binds ?? []).map(parseBind).map((m) => m.source).filter((source) => !exists(source));
+  return (hc.Binds ?? []).map(parseBind).filter((m) => m.type === 'bind').map((m) => m.source).filter((source) => !exists(source));
 }

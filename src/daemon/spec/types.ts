@@ -2,6 +2,7 @@
 import type { ContainerConfig, HostConfig, Ulimit } from '../../oci/engine-api.js';
 import type { LinuxSeccomp } from '../../oci/runtime-spec.js';
 import type { HostArch } from '../../runtime/seccomp/index.js';
+import type { UserMount } from './binds.js';
 
 /** The identity `resolveUser` found in the container's /etc/passwd and /etc/group. */
 export interface ResolvedUser {
@@ -63,6 +64,8 @@ export interface SpecInput {
   /** The daemon's cgroup parent; default "/berth" (cgroupsPath "/berth/<id>"). HostConfig.CgroupParent wins. */
   cgroupParent?: string;
   networkFiles?: NetworkFiles;
+  /** The user's mounts with volumes resolved to host paths (from the container's record); parsed from hostConfig when absent. */
+  mounts?: readonly UserMount[];
   /** Host path of berth-init, bound read-only at /sbin/docker-init when Init is on. */
   initPath?: string;
   /** The daemon's `--init` default, used when HostConfig.Init is null. */

@@ -135,5 +135,4 @@ function validateMisc(hc: HostConfig): void {
   if (Object.keys(hc.Annotations ?? {}).includes('')) {
     throw invalidArgument('invalid Annotations: the empty string is not permitted as an annotation key');
   }
-  if (hc.VolumesFrom?.length) throw invalidArgument('VolumesFrom is not supported yet: it arrives with named volumes');
 }

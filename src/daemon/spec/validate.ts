@@ -7,7 +7,7 @@ import type { ContainerConfig, ContainerCreateRequest, HealthConfig, HostConfig 
 import { parseSignal } from '../../runtime/container.js';
 import { invalidArgument } from '../../util/errors.js';
 import { readSpecHost } from './host.js';
-import { userMounts } from './mounts.js';
+import { parseUserMounts } from './mounts.js';
 import { validateResources } from './resources.js';
 import { validateHostConfig } from './validate-host.js';
 import type { SpecHost } from './types.js';
@@ -23,7 +23,7 @@ export function validateCreate(req: ContainerCreateRequest, host: SpecHost = rea
   const warnings = validateHostConfig(hc, req, host);
   warnings.push(...validateResources(hc, host));
   // Binds, Mounts and Tmpfs parse (and clash) exactly as the builder will use them.
-  userMounts(hc, {});
+  parseUserMounts(hc, Object.keys(req.Volumes ?? {}));
   return warnings;
 }
 

@@ -1,5 +1,5 @@
-// One operation at a time per key (container ID): start, stop, remove and the exit handler
-// of the same container are serialised; different containers run in parallel.
+// One operation at a time per key: work on the same key (a container ID, a volume name) is
+// serialised; different keys run in parallel.
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<unknown>>();
 
