@@ -155,7 +155,12 @@ export interface HostConfig extends Resources {
 }
 
 export interface EndpointSettings {
+  /** --ip: the address asked for. */
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] | null } | null;
+  Links?: string[] | null;
   Aliases?: string[] | null;
+  /** API 1.44+: the names the embedded DNS answers for this endpoint. */
+  DNSNames?: string[] | null;
   NetworkID?: string;
   EndpointID?: string;
   Gateway?: string;
@@ -329,6 +334,84 @@ export interface ContainerUpdateRequest extends Resources {
 
 export interface ContainerUpdateResponse {
   Warnings: string[];
+}
+
+export interface NetworkIPAMConfig {
+  Subnet?: string;
+  IPRange?: string;
+  Gateway?: string;
+  AuxiliaryAddresses?: StringMap | null;
+}
+
+export interface NetworkIPAM {
+  Driver?: string;
+  Options?: StringMap | null;
+  Config?: NetworkIPAMConfig[] | null;
+}
+
+/** A container on a network, as GET /networks/{id} lists it. */
+export interface NetworkContainer {
+  Name: string;
+  EndpointID: string;
+  MacAddress: string;
+  IPv4Address: string;
+  IPv6Address: string;
+}
+
+/** GET /networks/{id} (moby api/types/network.Inspect). */
+export interface NetworkResource {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: string;
+  Driver: string;
+  EnableIPv4: boolean;
+  EnableIPv6: boolean;
+  IPAM: NetworkIPAM;
+  Internal: boolean;
+  Attachable: boolean;
+  Ingress: boolean;
+  ConfigFrom: { Network: string };
+  ConfigOnly: boolean;
+  Containers: Record<string, NetworkContainer>;
+  Options: StringMap;
+  Labels: StringMap;
+}
+
+export interface NetworkCreateRequest {
+  Name: string;
+  CheckDuplicate?: boolean;
+  Driver?: string;
+  Scope?: string;
+  Internal?: boolean;
+  Attachable?: boolean;
+  Ingress?: boolean;
+  ConfigOnly?: boolean;
+  ConfigFrom?: { Network: string } | null;
+  EnableIPv4?: boolean | null;
+  EnableIPv6?: boolean | null;
+  IPAM?: NetworkIPAM | null;
+  Options?: StringMap | null;
+  Labels?: StringMap | null;
+}
+
+export interface NetworkCreateResponse {
+  Id: string;
+  Warning: string;
+}
+
+export interface NetworkConnectRequest {
+  Container: string;
+  EndpointConfig?: EndpointSettings | null;
+}
+
+export interface NetworkDisconnectRequest {
+  Container: string;
+  Force?: boolean;
+}
+
+export interface NetworkPruneResponse {
+  NetworksDeleted: string[] | null;
 }
 
 /** A volume as GET /volumes/{name} shows it (moby api/types/volume.Volume). */
