@@ -228,3 +228,12 @@ export const EXEC_CREATE_REQUEST = struct('ExecConfig', {
 export const EXEC_START_REQUEST = struct('ExecStartCheck', { Detach: B, Tty: B, ConsoleSize: CONSOLE_SIZE });
 
 export const VOLUME_CREATE_REQUEST = struct('CreateOptions', { Name: S, Driver: S, DriverOpts: STRMAP, Labels: STRMAP });
+
+const IPAM_CONFIG = struct('IPAMConfig', { Subnet: S, IPRange: S, Gateway: S, AuxiliaryAddresses: STRMAP });
+export const NETWORK_CREATE_REQUEST = struct('CreateRequest', {
+  Name: S, CheckDuplicate: B, Driver: S, Scope: S, EnableIPv4: B, EnableIPv6: B, Internal: B, Attachable: B, Ingress: B, ConfigOnly: B,
+  ConfigFrom: struct('ConfigReference', { Network: S }), Options: STRMAP, Labels: STRMAP,
+  IPAM: struct('IPAM', { Driver: S, Options: STRMAP, Config: arrayOf(IPAM_CONFIG) }),
+});
+export const NETWORK_CONNECT_REQUEST = struct('ConnectOptions', { Container: S, EndpointConfig: ENDPOINT_SETTINGS });
+export const NETWORK_DISCONNECT_REQUEST = struct('DisconnectOptions', { Container: S, Force: B });

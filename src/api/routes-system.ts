@@ -156,7 +156,6 @@ export const systemRoutes: readonly Route[] = [
   route('GET', '/version', version),
   route('GET', '/system/df', diskUsage),
   route('POST', '/auth', auth),
-  // `docker system prune` asks for these; berth has no user networks or build cache yet.
-  route('POST', '/networks/prune', (ctx) => pruneNothing(ctx, { NetworksDeleted: [] })),
+  // `docker system prune` asks for this; berth has no build cache yet.
   route('POST', '/build/prune', (ctx) => pruneNothing(ctx, { CachesDeleted: [], SpaceReclaimed: 0 })),
 ];

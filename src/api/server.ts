@@ -20,6 +20,7 @@ import { execRoutes } from './routes-exec.js';
 import { imageRoutes } from './routes-images.js';
 import { systemRoutes } from './routes-system.js';
 import { volumeRoutes } from './routes-volumes.js';
+import { networkRoutes } from './routes-networks.js';
 import { negotiateVersion } from './versions.js';
 
 export interface ApiServerOptions {
@@ -56,7 +57,7 @@ const requestChannel = channel(REQUEST_CHANNEL);
 /** nginx's "client closed request": the client left before the response was complete. */
 const STATUS_CLIENT_CLOSED = 499;
 
-const ROUTES: readonly Route[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...archiveRoutes, ...imageRoutes, ...volumeRoutes];
+const ROUTES: readonly Route[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...archiveRoutes, ...imageRoutes, ...volumeRoutes, ...networkRoutes];
 
 /** One request on its way through the server, from either node:http event. */
 interface Exchange {

@@ -89,6 +89,18 @@ const MANAGEMENT: Record<string, Management> = {
       rm: { entry: COMMANDS.rmi!, aliases: ['rmi', 'remove'] }, save: sub('save'), tag: sub('tag'),
     },
   },
+  network: {
+    summary: 'Manage networks',
+    subcommands: {
+      connect: { entry: { file: 'network', summary: 'Connect a container to a network' } },
+      create: { entry: { file: 'network', summary: 'Create a network' } },
+      disconnect: { entry: { file: 'network', summary: 'Disconnect a container from a network' } },
+      inspect: { entry: { file: 'network', summary: 'Display detailed information on one or more networks' } },
+      ls: { entry: { file: 'network', summary: 'List networks' }, aliases: ['list'] },
+      prune: { entry: { file: 'network', summary: 'Remove all unused networks' } },
+      rm: { entry: { file: 'network', summary: 'Remove one or more networks' }, aliases: ['remove'] },
+    },
+  },
   volume: {
     summary: 'Manage volumes',
     subcommands: {
@@ -306,6 +318,7 @@ const MODULES: Record<string, () => Promise<Record<string, unknown>>> = {
   lifecycle: () => import('./commands/lifecycle.js'),
   load: () => import('./commands/load.js'),
   logs: () => import('./commands/logs.js'),
+  network: () => import('./commands/network.js'),
   port: () => import('./commands/port.js'),
   prune: () => import('./commands/prune.js'),
   ps: () => import('./commands/ps.js'),

@@ -11,11 +11,13 @@ import {
   type ContainerStats, type ContainerSummary, type ContainerTopResponse, type ContainerUpdateRequest,
   type ContainerUpdateResponse, type ContainerWaitResponse, type DiskUsage, type EventMessage, type ExecCreateRequest,
   type ExecInspect, type FilesystemChange, type Filters, type ImageDeleteResponseItem, type ImageHistoryItem,
-  type ImageInspect, type ImagePruneResponse, type ImageSummary, type JSONMessage, type PathStat, type SystemInfo,
+  type ImageInspect, type ImagePruneResponse, type ImageSummary, type JSONMessage, type NetworkConnectRequest,
+  type NetworkCreateRequest, type NetworkCreateResponse, type NetworkDisconnectRequest, type NetworkPruneResponse,
+  type NetworkResource, type PathStat, type SystemInfo,
   type VersionResponse, type Volume, type VolumeCreateRequest, type VolumeListResponse, type VolumePruneResponse,
 } from '../oci/engine-api.js';
 import type { ArchiveOptions, AttachOptions, CommitOptions, ImportOptions, ListContainersOptions, LogsOptions } from '../daemon/backend.js';
-import { unavailable, forbidden, isBerthError } from '../util/errors.js';
+import { unavailable, forbidden, invalidArgument, isBerthError } from '../util/errors.js';
 import { ClientError, errorFromBody } from './errors.js';
 import { hijack, type HijackedConnection } from './hijack.js';
 import { DEFAULT_HOST, parseHost, type DaemonHost, type TlsOptions } from './host.js';
@@ -491,6 +493,45 @@ export class EngineClient {
     return this.json('POST', '/volumes/prune', { query: { filters: filtersParam(filters) } });
   }
 
+  listNetworks(filters: Filters = {}): Promise<NetworkResource[]> {
+    return this.json('GET', '/networks', { query: { filters: filtersParam(filters) } });
+  }
+
+  /** GET /networks/{id}; `raw` is the daemon's JSON as sent (inspect prints it, not a re-encoding). */
+  async inspectNetworkRaw(id: string, opts: { verbose?: boolean; scope?: string } = {}): Promise<string> {
+    const res = await this.send('GET', `/networks/${enc(trimID('network', id))}`, { query: { verbose: opts.verbose ? 'true' : undefined, scope: opts.scope || undefined } });
+    return (await readAll(res)).toString('utf8');
+  }
+
+  async inspectNetwork(id: string, opts: { verbose?: boolean; scope?: string } = {}): Promise<NetworkResource> {
+    return JSON.parse(await this.inspectNetworkRaw(id, opts)) as NetworkResource;
+  }
+
+  /** POST /networks/create; below API 1.44 docker's client also asks for CheckDuplicate. */
+  async createNetwork(req: NetworkCreateRequest): Promise<NetworkCreateResponse> {
+    await this.negotiate();
+    const body: NetworkCreateRequest = compareVersions(this.apiVersion, '1.44') < 0 ? { ...req, CheckDuplicate: true } : req;
+    return this.json('POST', '/networks/create', { body });
+  }
+
+  removeNetwork(id: string): Promise<void> {
+    return this.call('DELETE', `/networks/${enc(trimID('network', id))}`);
+  }
+
+  connectNetwork(id: string, req: NetworkConnectRequest): Promise<void> {
+    const network = trimID('network', id);
+    return this.call('POST', `/networks/${enc(network)}/connect`, { body: { ...req, Container: trimID('container', req.Container) } });
+  }
+
+  disconnectNetwork(id: string, req: NetworkDisconnectRequest): Promise<void> {
+    const network = trimID('network', id);
+    return this.call('POST', `/networks/${enc(network)}/disconnect`, { body: { ...req, Container: trimID('container', req.Container) } });
+  }
+
+  pruneNetworks(filters: Filters = {}): Promise<NetworkPruneResponse> {
+    return this.json('POST', '/networks/prune', { query: { filters: filtersParam(filters) } });
+  }
+
   pruneImages(filters: Filters = {}): Promise<ImagePruneResponse> {
     return this.json('POST', '/images/prune', { query: { filters: filtersParam(filters) } });
   }
@@ -580,6 +621,13 @@ export function compareVersions(a: string, b: string): number {
 function header(res: IncomingMessage, name: string): string | undefined {
   const v = res.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The client's trimID: an empty (or blank) name or ID is refused before any request. */
+function trimID(objType: string, id: string): string {
+  const trimmed = id.trim();
+  if (trimmed === '') throw invalidArgument(`invalid ${objType} name or ID: value is empty`);
+  return trimmed;
 }
 
 function enc(s: string): string {

@@ -7,7 +7,8 @@ import type {
   ContainerSummary, ContainerTopResponse, ContainerUpdateRequest, ContainerUpdateResponse, ContainerWaitResponse,
   DiskUsage, EventMessage, ExecCreateRequest, ExecInspect, FilesystemChange, Filters, ImageDeleteResponseItem,
   ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, JSONMessage, PathStat, SystemInfo,
-  VersionResponse, Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneResponse,
+  VersionResponse, Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneResponse, NetworkResource, NetworkCreateRequest,
+  NetworkCreateResponse, NetworkConnectRequest, NetworkDisconnectRequest, NetworkPruneResponse,
 } from '../oci/engine-api.js';
 
 export type ProgressSink = (message: JSONMessage) => void;
@@ -175,6 +176,15 @@ export interface Backend {
   saveImages(names: string[]): Promise<Readable>;
   loadImages(tar: Readable, progress: ProgressSink, quiet: boolean): Promise<void>;
   commitContainer(opts: CommitOptions): Promise<{ Id: string }>;
+
+  // ---- networks ----
+  listNetworks(filters: Filters): Promise<NetworkResource[]>;
+  inspectNetwork(term: string): Promise<NetworkResource>;
+  createNetwork(req: NetworkCreateRequest): Promise<NetworkCreateResponse>;
+  removeNetwork(term: string): Promise<void>;
+  connectNetwork(term: string, req: NetworkConnectRequest): Promise<void>;
+  disconnectNetwork(term: string, req: NetworkDisconnectRequest): Promise<void>;
+  pruneNetworks(filters: Filters): Promise<NetworkPruneResponse>;
 
   // ---- volumes ----
   listVolumes(filters: Filters): Promise<VolumeListResponse>;

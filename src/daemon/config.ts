@@ -31,6 +31,23 @@ export interface DaemonConfig {
   /** Cgroup parent of containers ("/berth/<id>"). */
   cgroupParent: string;
   configFile: string;
+  network: NetworkDaemonConfig;
+}
+
+/** dockerd's bridge-driver settings (bridge, bip, default-address-pools, icc, iptables, ip-forward, mtu). */
+export interface NetworkDaemonConfig {
+  /** The default bridge network's interface; "none": no default bridge network. */
+  bridge: string;
+  /** The default bridge's gateway address and prefix ("172.17.0.1/16"); chosen from the pools when unset. */
+  bip?: string;
+  pools: { base: string; size: number }[];
+  icc: boolean;
+  /** Manage firewall rules (NAT, published ports, isolation). */
+  iptables: boolean;
+  ipForward: boolean;
+  mtu?: number;
+  /** berth's nftables table / iptables chain prefix, so daemons side by side keep apart. */
+  firewallName: string;
 }
 
 interface OptionDef {
@@ -59,9 +76,17 @@ const OPTIONS: OptionDef[] = [
   { flag: 'group', short: 'G', json: 'group', kind: 'string' },
   { flag: 'cgroup-parent', json: 'cgroup-parent', kind: 'string' },
   { flag: 'debug', short: 'D', json: 'debug', kind: 'bool' },
+  { flag: 'bridge', short: 'b', json: 'bridge', kind: 'string' },
+  { flag: 'bip', json: 'bip', kind: 'string' },
+  { flag: 'default-address-pool', json: 'default-address-pools', kind: 'list' },
+  { flag: 'icc', json: 'icc', kind: 'bool' },
+  { flag: 'iptables', json: 'iptables', kind: 'bool' },
+  { flag: 'ip-forward', json: 'ip-forward', kind: 'bool' },
+  { flag: 'mtu', json: 'mtu', kind: 'string' },
+  { flag: 'firewall-name', json: 'firewall-name', kind: 'string' },
 ];
 
-type Raw = Record<string, string | boolean | string[] | Record<string, string>>;
+type Raw = Record<string, string | boolean | string[] | Record<string, string> | unknown[]>;
 
 export const USAGE = `Usage:	berthd [OPTIONS]
 
@@ -87,6 +112,14 @@ Options:
       --tlskey string               Path to TLS key file
   -G, --group string                Group for the unix socket (default "docker")
       --cgroup-parent string        Parent cgroup for all containers (default "berth")
+  -b, --bridge string               Attach containers to a network bridge (default "berth0"; "none" for no default bridge network)
+      --bip string                  Specify the default bridge's IP address and prefix (e.g. 172.17.0.1/16)
+      --default-address-pool list   Default address pools for node specific local networks (base=CIDR,size=N)
+      --icc                         Enable inter-container communication on the default bridge (default true)
+      --iptables                    Enable addition of firewall rules (nftables, or iptables) (default true)
+      --ip-forward                  Enable net.ipv4.ip_forward (default true)
+      --mtu int                     Set the containers network MTU
+      --firewall-name string        Name of berth's nftables table / iptables chain prefix (default "berth")
   -v, --version                     Print version information and quit
 `;
 
@@ -174,7 +207,7 @@ function strList(raw: Raw, key: string): string[] {
   const v = raw[key];
   if (v === undefined) return [];
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw invalidArgument(`"${key}" must be a list of strings`);
-  return v;
+  return v as string[];
 }
 
 function strMap(raw: Raw, key: string): Record<string, string> {
@@ -219,7 +252,51 @@ function toConfig(raw: Raw, configFile: string): DaemonConfig {
     group: str(raw, 'group', 'docker'),
     cgroupParent: str(raw, 'cgroup-parent', 'berth'),
     configFile,
+    network: networkConfig(raw),
   };
+}
+
+function bool(raw: Raw, key: string, fallback: boolean): boolean {
+  const v = raw[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw invalidArgument(`"${key}" must be true or false`);
+  return v;
+}
+
+function networkConfig(raw: Raw): NetworkDaemonConfig {
+  const mtuText = raw.mtu === undefined ? undefined : String(raw.mtu);
+  const mtu = mtuText === undefined ? undefined : Number(mtuText);
+  if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535)) throw invalidArgument(`invalid mtu: ${mtuText}`);
+  const firewallName = str(raw, 'firewall-name', 'berth');
+  if (!/^[A-Za-z][A-Za-z0-9_]{0,15}$/.test(firewallName)) throw invalidArgument(`invalid firewall-name "${firewallName}": letters, digits and _, at most 16`);
+  const pools = raw['default-address-pools'];
+  return {
+    bridge: str(raw, 'bridge', 'berth0'),
+    bip: raw.bip === undefined ? undefined : str(raw, 'bip', ''),
+    pools: pools === undefined ? [] : (pools as unknown[]).map(parsePool),
+    icc: bool(raw, 'icc', true),
+    iptables: bool(raw, 'iptables', true),
+    ipForward: bool(raw, 'ip-forward', true),
+    mtu,
+    firewallName,
+  };
+}
+
+/** {"base": "10.10.0.0/16", "size": 24} in daemon.json, "base=10.10.0.0/16,size=24" as a flag. */
+function parsePool(entry: unknown): { base: string; size: number } {
+  let base: unknown;
+  let size: unknown;
+  if (typeof entry === 'string') {
+    const fields = Object.fromEntries(entry.split(',').map((kv) => kv.split('=', 2) as [string, string]));
+    base = fields['base'];
+    size = fields['size'] === undefined ? undefined : Number(fields['size']);
+  } else if (typeof entry === 'object' && entry !== null) {
+    ({ base, size } = entry as { base?: unknown; size?: unknown });
+  }
+  if (typeof base !== 'string' || typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > 32) {
+    throw invalidArgument(`invalid default-address-pools entry ${JSON.stringify(entry)}: want base (a CIDR) and size (1-32)`);
+  }
+  return { base, size };
 }
 
 /** "1024:2048" or "1024" (soft = hard), as dockerd's --default-ulimit nofile=1024:2048. */

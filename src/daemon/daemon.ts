@@ -11,7 +11,8 @@ import type {
   ContainerSummary, ContainerTopResponse, ContainerUpdateRequest, ContainerUpdateResponse, ContainerWaitResponse,
   DiskUsage, ExecCreateRequest, ExecInspect, FilesystemChange, Filters, ImageDeleteResponseItem, ImageHistoryItem,
   ImageInspect, ImagePruneResponse, ImageSummary, PathStat, SystemInfo, VersionResponse, Volume, VolumeCreateRequest,
-  VolumeListResponse, VolumePruneResponse,
+  VolumeListResponse, VolumePruneResponse, NetworkResource, NetworkCreateRequest, NetworkCreateResponse, NetworkConnectRequest,
+  NetworkDisconnectRequest, NetworkPruneResponse,
 } from '../oci/engine-api.js';
 import { API_MIN_VERSION, API_VERSION } from '../oci/engine-api.js';
 import { ensureHelloWorld } from '../images/builtin.js';
@@ -37,6 +38,7 @@ import { filterContainers, inspectView, summaryView } from './containers/views.j
 import { ImageService } from './images/service.js';
 import { VolumeStore } from '../volumes/store.js';
 import { ContainerVolumes } from './containers/volumes.js';
+import { NetworkService } from './networks/service.js';
 
 export { BERTH_VERSION } from '../util/version.js';
 import { BERTH_VERSION } from '../util/version.js';
@@ -50,14 +52,19 @@ export class Daemon implements Backend {
   private readonly health: HealthMonitor;
   readonly images: ImageService;
   readonly volumes: VolumeStore;
+  readonly networks: NetworkService;
   private readonly startedAt = Date.now();
 
   private constructor(readonly config: DaemonConfig, readonly store: ImageStore, readonly runtime: Runtime, private readonly log: LogFn) {
     const containerStore = new ContainerStore(join(config.dataRoot, 'containers'), (id, err) => log('error', `writing the record of container ${id}: ${err.message}`));
     this.volumes = new VolumeStore({ root: join(config.dataRoot, 'volumes'), usersOf: (name) => containerVolumes.usersOf(name) });
     const containerVolumes = new ContainerVolumes(this.volumes, { emit: (action, name, attrs) => this.events.emit('volume', action, name, attrs) }, () => containerStore.all());
+    this.networks = new NetworkService({
+      config, events: this.events, containers: () => containerStore.all(), findContainer: (ref) => containerStore.find(ref),
+      persist: (rec) => containerStore.save(rec), log: (level, msg) => log(level, msg),
+    });
     this.containers = new ContainerManager({
-      config, images: store, runtime, events: this.events, store: containerStore, log, volumes: containerVolumes,
+      config, images: store, runtime, events: this.events, store: containerStore, log, volumes: containerVolumes, networks: this.networks,
       initPath: join(packageRoot(), 'build/native/berth-init'),
     });
     this.execs = new ExecManager(this.containers, runtime, config.execRoot);
@@ -77,13 +84,17 @@ export class Daemon implements Backend {
     const runtime = new Runtime({ root: join(config.execRoot, 'runtime'), warn: (m) => log('warn', m) });
     const daemon = new Daemon(config, store, runtime, log);
     await ensureHelloWorld(store);
-    const restored = await restoreContainers(daemon.containers, runtime, config.execRoot, (m) => log('warn', m));
+    const records = daemon.containers.store.load((m) => log('warn', m));
+    // Networks first: a container that exited while the daemon was down lets go of its endpoints.
+    await daemon.networks.init();
+    const restored = await restoreContainers(daemon.containers, records, runtime, config.execRoot, (m) => log('warn', m));
     return { daemon, restored };
   }
 
   async close(): Promise<void> {
     this.health.close();
     this.containers.close();
+    await this.networks.close();
     await this.containers.store.flush();
     await this.store.close();
   }
@@ -123,7 +134,7 @@ export class Daemon implements Backend {
       Isolation: '', InitBinary: 'berth-init', SecurityOptions: ['name=seccomp,profile=builtin'], Warnings: null,
       MemoryLimit: true, SwapLimit: true, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
       IPv4Forwarding: true, Debug: this.config.logLevel === 'debug', NFd: 0, NGoroutines: 0, OomKillDisable: true,
-      Plugins: { Volume: ['local'], Network: ['host', 'null'], Authorization: null, Log: ['json-file', 'local'] },
+      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'local'] },
       Swarm: { LocalNodeState: 'inactive', NodeID: '', NodeAddr: '', ControlAvailable: false, Error: '', RemoteManagers: null },
       HttpProxy: '', HttpsProxy: '', NoProxy: '',
     };
@@ -133,6 +144,40 @@ export class Daemon implements Backend {
     const { LayersSize, Images } = await this.images.diskUsage();
     const containers = await this.listContainers({ all: true, size: true, filters: {} });
     return { LayersSize, Images, Containers: containers, Volumes: await this.volumeUsage(), BuildCache: [] };
+  }
+
+  private readonly networkNames = (id: string): string | undefined => this.networks.store.tryFind(id)?.Name;
+
+  // ---- networks ----
+
+  async listNetworks(filters: Filters): Promise<NetworkResource[]> {
+    return this.networks.list(filters);
+  }
+
+  async inspectNetwork(term: string): Promise<NetworkResource> {
+    return this.networks.inspect(term);
+  }
+
+  createNetwork(req: NetworkCreateRequest): Promise<NetworkCreateResponse> {
+    return this.networks.create(req);
+  }
+
+  removeNetwork(term: string): Promise<void> {
+    return this.networks.remove(term);
+  }
+
+  connectNetwork(term: string, req: NetworkConnectRequest): Promise<void> {
+    return this.networks.connect(term, req.Container, req.EndpointConfig);
+  }
+
+  disconnectNetwork(term: string, req: NetworkDisconnectRequest): Promise<void> {
+    return this.networks.disconnect(term, req.Container, req.Force === true);
+  }
+
+  async pruneNetworks(filters: Filters): Promise<NetworkPruneResponse> {
+    const deleted = await this.networks.prune(filters);
+    this.events.emit('network', 'prune', '', {});
+    return { NetworksDeleted: deleted };
   }
 
   // ---- volumes ----
@@ -190,9 +235,10 @@ export class Daemon implements Backend {
       }
     };
     const imageMatches = (rec: ContainerRecord, ref: string): boolean => rec.ImageRef === ref || rec.Image === ref || rec.Image.startsWith(`sha256:${ref}`);
-    let recs = filterContainers(sorted, opts.filters, opts.all || (opts.limit ?? 0) > 0, find, imageMatches);
+    const names = this.networkNames;
+    let recs = filterContainers(sorted, opts.filters, opts.all || (opts.limit ?? 0) > 0, find, imageMatches, names);
     if (opts.limit && opts.limit > 0) recs = recs.slice(0, opts.limit);
-    const out = recs.map((r) => summaryView(r, this.containers.isRemoving(r.ID)));
+    const out = recs.map((r) => summaryView(r, this.containers.isRemoving(r.ID), names));
     if (opts.size) {
       for (const [i, rec] of recs.entries()) {
         const usage = await this.store.snapshots.usage(rec.SnapshotKey).catch(() => ({ size: 0 }));
@@ -204,7 +250,7 @@ export class Daemon implements Backend {
 
   async inspectContainer(idOrName: string, size: boolean): Promise<ContainerInspect> {
     const rec = this.containers.find(idOrName);
-    const view = inspectView(rec, this.execs.idsOf(rec.ID));
+    const view = inspectView(rec, this.execs.idsOf(rec.ID), this.networkNames);
     if (size) view.SizeRw = (await this.store.snapshots.usage(rec.SnapshotKey).catch(() => ({ size: 0 }))).size;
     return view;
   }

@@ -17,6 +17,7 @@ import type {
   ContainerSummary, ContainerTopResponse, ContainerUpdateRequest, ContainerUpdateResponse, ContainerWaitResponse,
   DiskUsage, EventMessage, ExecCreateRequest, ExecInspect, FilesystemChange, Filters, ImageDeleteResponseItem,
   ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, PathStat, SystemInfo, VersionResponse, Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneResponse,
+  NetworkResource, NetworkCreateRequest, NetworkCreateResponse, NetworkConnectRequest, NetworkDisconnectRequest, NetworkPruneResponse,
 } from '../../src/oci/engine-api.js';
 import { BerthError, conflict, notFound, type ErrorCode } from '../../src/util/errors.js';
 
@@ -599,6 +600,48 @@ export class FakeBackend implements Backend {
   }
 
   readonly volumes = new Map<string, Volume>();
+  readonly networks = new Map<string, NetworkResource>();
+
+  async listNetworks(filters: Filters): Promise<NetworkResource[]> {
+    this.record('listNetworks', filters);
+    return [...this.networks.values()];
+  }
+
+  async inspectNetwork(term: string): Promise<NetworkResource> {
+    this.record('inspectNetwork', term);
+    const n = this.networks.get(term);
+    if (!n) throw notFound(`network ${term} not found`);
+    return n;
+  }
+
+  async createNetwork(req: NetworkCreateRequest): Promise<NetworkCreateResponse> {
+    this.record('createNetwork', req);
+    const id = hexId(this.nextId++);
+    this.networks.set(req.Name, {
+      Name: req.Name, Id: id, Created: '2026-01-02T03:04:05Z', Scope: 'local', Driver: req.Driver || 'bridge', EnableIPv4: true, EnableIPv6: false,
+      IPAM: { Driver: 'default', Options: null, Config: req.IPAM?.Config ?? [] }, Internal: req.Internal ?? false, Attachable: false, Ingress: false,
+      ConfigFrom: { Network: '' }, ConfigOnly: false, Containers: {}, Options: req.Options ?? {}, Labels: req.Labels ?? {},
+    });
+    return { Id: id, Warning: '' };
+  }
+
+  async removeNetwork(term: string): Promise<void> {
+    this.record('removeNetwork', term);
+    if (!this.networks.delete(term)) throw notFound(`network ${term} not found`);
+  }
+
+  async connectNetwork(term: string, req: NetworkConnectRequest): Promise<void> {
+    this.record('connectNetwork', term, req);
+  }
+
+  async disconnectNetwork(term: string, req: NetworkDisconnectRequest): Promise<void> {
+    this.record('disconnectNetwork', term, req);
+  }
+
+  async pruneNetworks(filters: Filters): Promise<NetworkPruneResponse> {
+    this.record('pruneNetworks', filters);
+    return { NetworksDeleted: null };
+  }
 
   async listVolumes(filters: Filters): Promise<VolumeListResponse> {
     this.record('listVolumes', filters);

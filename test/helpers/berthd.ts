@@ -2,8 +2,9 @@
 // directory; stopped (or SIGKILLed) and cleaned up afterwards — containers killed through
 // the runtime, mounts under the root unmounted, cgroups removed — even when a test failed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { randomBytes, randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { REPO, RUNTIME } from './runtime.js';
 
@@ -57,7 +58,14 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<Berthd> {
   const execRoot = join(root, 'exec');
   const socket = join(root, 'berth.sock');
   const configFile = join(root, 'daemon.json');
-  writeFileSync(configFile, JSON.stringify(opts.config ?? {}));
+  // Each test daemon gets its own bridge, firewall table and address pool, so daemons side by
+  // side (and a system berthd) never share one; outbound forwarding stays as the host has it.
+  const tag = randomBytes(3).toString('hex');
+  const network = {
+    bridge: `bt${tag}`, 'firewall-name': `berth_t${tag}`, 'ip-forward': false,
+    'default-address-pools': [{ base: `10.${100 + randomInt(150)}.0.0/16`, size: 24 }],
+  };
+  writeFileSync(configFile, JSON.stringify({ ...network, ...opts.config }));
   let child: ChildProcess | undefined;
   let stderr = '';
   const start = async (): Promise<void> => {
@@ -90,6 +98,7 @@ export async function startBerthd(opts: BerthdOptions = {}): Promise<Berthd> {
       await waitExit('SIGKILL');
       killContainers(join(execRoot, 'runtime'));
       unmountUnder(root);
+      removeNetworking(dataRoot, configFile);
       rmSync(root, { recursive: true, force: true });
     },
   };
@@ -103,6 +112,27 @@ export function killContainers(runtimeRoot: string): void {
   for (const id of list.stdout.split('\n').filter(Boolean)) {
     spawnSync(process.execPath, [RUNTIME, '--root', runtimeRoot, 'delete', '--force', id], { encoding: 'utf8' });
   }
+}
+
+/** The daemon's bridges and its firewall table (nftables; iptables chains by the same prefix). */
+export function removeNetworking(dataRoot: string, configFile: string): void {
+  const networks = join(dataRoot, 'networks');
+  for (const file of existsSync(networks) ? readdirSync(networks) : []) {
+    try {
+      const bridge = (JSON.parse(readFileSync(join(networks, file), 'utf8')) as { bridge?: string }).bridge;
+      if (bridge) spawnSync('ip', ['link', 'del', bridge]);
+    } catch {
+      // not a network record
+    }
+  }
+  let name: string | undefined;
+  try {
+    name = (JSON.parse(readFileSync(configFile, 'utf8')) as { 'firewall-name'?: string })['firewall-name'];
+  } catch {
+    // unreadable: nothing of ours to name
+  }
+  // Only a table the test named: the default one may belong to a system berthd.
+  if (name) spawnSync('nft', ['delete', 'table', 'ip', name]);
 }
 
 /** Unmount every mount point below dir, deepest first. */

@@ -38,15 +38,28 @@ const MANAGEMENT: Record<string, { summary: string; subcommands: Record<string, 
       pull: 'pull', push: 'push', rm: 'rmi', save: 'save', tag: 'tag',
     },
   },
+  network: {
+    summary: 'Manage networks',
+    subcommands: {
+      connect: 'network connect', create: 'network create', disconnect: 'network disconnect', inspect: 'network inspect',
+      ls: 'network ls', prune: 'network prune', rm: 'network rm',
+    },
+  },
+  volume: {
+    summary: 'Manage volumes',
+    subcommands: { create: 'volume create', inspect: 'volume inspect', ls: 'volume ls', prune: 'volume prune', rm: 'volume rm' },
+  },
   system: { summary: 'Manage berth', subcommands: { df: 'system df', events: 'events', info: 'info', prune: 'system prune' } },
 };
 
 /** What a command's positional arguments are, from its usage line. */
-type ArgKind = 'container' | 'image' | 'file' | 'none';
+type ArgKind = 'container' | 'image' | 'network' | 'volume' | 'file' | 'none';
 
 function argKind(def: CommandDef): ArgKind {
   const usage = def.usage;
   if (/\bCONTAINER\b/.test(usage)) return 'container';
+  if (/ NETWORK \[NETWORK\.\.\.\]/.test(usage)) return 'network';
+  if (/ VOLUME \[VOLUME\.\.\.\]/.test(usage)) return 'volume';
   if (/\bIMAGE\b|REPOSITORY|SOURCE_IMAGE/.test(usage)) return 'image';
   if (/\b(PATH|FILE|SRC_PATH)\b/.test(usage)) return 'file';
   return 'none';
@@ -119,6 +132,14 @@ __berth_images() {
   COMPREPLY=( $(compgen -W "$(berth images --format '{{if ne .Tag "<none>"}}{{.Repository}}:{{.Tag}}{{else}}{{.ID}}{{end}}' 2>/dev/null)" -- "$cur") )
 }
 
+__berth_networks() {
+  COMPREPLY=( $(compgen -W "$(berth network ls --format '{{.Name}}' 2>/dev/null)" -- "$cur") )
+}
+
+__berth_volumes() {
+  COMPREPLY=( $(compgen -W "$(berth volume ls -q 2>/dev/null)" -- "$cur") )
+}
+
 _berth() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}"
   local global_values='${valueFlagWords(GLOBAL_FLAGS).join(' ')}'
@@ -156,6 +177,8 @@ ${cases}    *) return ;;
   case $kind in
     container) __berth_containers ;;
     image) __berth_images ;;
+    network) __berth_networks ;;
+    volume) __berth_volumes ;;
     file) COMPREPLY=( $(compgen -f -- "$cur") ) ;;
   esac
 }
@@ -193,7 +216,7 @@ export function zshScript(all: Spelled[]): string {
     entries.map(([w, d]) => `'${w.replace(/:/g, '\\:')}:${firstLine(d).replace(/'/g, "'\\''")}'`).join(' ');
   let cases = '';
   for (const { spelling, def } of all) {
-    const positional = { container: "'*:container:__berth_containers'", image: "'*:image:__berth_images'", file: "'*:file:_files'", none: '' }[argKind(def)];
+    const positional = { container: "'*:container:__berth_containers'", image: "'*:image:__berth_images'", network: "'*:network:__berth_networks'", volume: "'*:volume:__berth_volumes'", file: "'*:file:_files'", none: '' }[argKind(def)];
     cases += `    '${spelling}') _arguments -s ${[...zshFlagSpecs(def.flags), positional].filter(Boolean).join(' ')} ;;\n`;
   }
   let groupCases = '';
@@ -215,6 +238,18 @@ __berth_images() {
   local -a names
   names=(\${(f)"$(berth images --format '{{if ne .Tag "<none>"}}{{.Repository}}:{{.Tag}}{{else}}{{.ID}}{{end}}' 2>/dev/null)"})
   _describe -t images 'image' names
+}
+
+__berth_networks() {
+  local -a names
+  names=(\${(f)"$(berth network ls --format '{{.Name}}' 2>/dev/null)"})
+  _describe -t networks 'network' names
+}
+
+__berth_volumes() {
+  local -a names
+  names=(\${(f)"$(berth volume ls -q 2>/dev/null)"})
+  _describe -t volumes 'volume' names
 }
 
 _berth() {

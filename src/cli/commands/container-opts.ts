@@ -2,7 +2,7 @@
 // create request, as docker/cli's cli/command/container/opts.go (addFlags, parse) does it.
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath, isAbsolute, posix } from 'node:path';
-import type { ContainerCreateRequest, DeviceMapping, HealthConfig, HostConfig, MountSpec, PortBinding, RestartPolicy, Ulimit } from '../../oci/engine-api.js';
+import type { ContainerCreateRequest, DeviceMapping, EndpointSettings, HealthConfig, HostConfig, MountSpec, PortBinding, RestartPolicy, Ulimit } from '../../oci/engine-api.js';
 import type { FlagSpec, FlagValues } from '../command.js';
 import { ramInBytes } from '../flags.js';
 import { readEnvFiles, readLabelFiles, validateEnv, kvToMap } from './kv-files.js';
@@ -49,21 +49,26 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
   f('hostname', 'string', 'Container host name', { short: 'h' }),
   f('init', 'bool', 'Run an init inside the container that forwards signals and reaps processes'),
   f('interactive', 'bool', 'Keep STDIN open even if not attached', { short: 'i' }),
+  f('ip', 'string', 'IPv4 address (e.g., 172.30.100.104)'),
+  f('ip6', 'string', 'IPv6 address (e.g., 2001:db8::33)'),
   f('ipc', 'string', 'IPC mode to use'),
   f('isolation', 'string', 'Container isolation technology', { hidden: true }),
   f('label', 'list', 'Set meta data on a container', { short: 'l' }),
   f('label-file', 'list', 'Read in a line delimited file of labels'),
   f('link', 'list', 'Add link to another container', { hidden: true }),
+  f('link-local-ip', 'list', 'Container IPv4/IPv6 link-local addresses'),
   f('log-driver', 'string', 'Logging driver for the container'),
   f('log-opt', 'list', 'Log driver options'),
-  f('mac-address', 'string', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)', { hidden: true }),
+  f('mac-address', 'string', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)'),
   f('memory', 'bytes', 'Memory limit', { short: 'm' }),
   f('memory-reservation', 'bytes', 'Memory soft limit'),
   f('memory-swap', 'string', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", { valueName: 'bytes' }),
   f('memory-swappiness', 'int', 'Tune container memory swappiness (0 to 100)', { default: -1 }),
   f('mount', 'list', 'Attach a filesystem mount to the container', { valueName: 'mount' }),
-  f('net', 'string', 'Connect a container to a network', { hidden: true }),
-  f('network', 'string', 'Connect a container to a network', { valueName: 'network' }),
+  f('net', 'list', 'Connect a container to a network', { hidden: true, valueName: 'network' }),
+  f('net-alias', 'list', 'Add network-scoped alias for the container', { hidden: true }),
+  f('network', 'list', 'Connect a container to a network', { valueName: 'network' }),
+  f('network-alias', 'list', 'Add network-scoped alias for the container'),
   f('no-healthcheck', 'bool', 'Disable any container-specified HEALTHCHECK'),
   f('oom-kill-disable', 'bool', 'Disable OOM Killer'),
   f('oom-score-adj', 'int', "Tune host's OOM preferences (-1000 to 1000)"),
@@ -187,7 +192,7 @@ export function buildCreateRequest(
   const storageOpt = parseStorageOpts(list(v, 'storage-opt'));
   const healthcheck = parseHealth(v);
   const sysctls = parseSysctls(list(v, 'sysctl'));
-  const network = str(v, 'network') || str(v, 'net');
+  const networking = parseNetworkFlags(v);
 
   const autoRemove = bool(v, 'rm');
   if (autoRemove && restartPolicy.Name !== '' && restartPolicy.Name !== 'no') {
@@ -231,7 +236,7 @@ export function buildCreateRequest(
       ExtraHosts: list(v, 'add-host'),
       VolumesFrom: list(v, 'volumes-from'),
       IpcMode: str(v, 'ipc'),
-      NetworkMode: network || 'default',
+      NetworkMode: networking.mode,
       PidMode: pidMode,
       UTSMode: utsMode,
       UsernsMode: usernsMode,
@@ -275,11 +280,209 @@ export function buildCreateRequest(
       DeviceCgroupRules: list(v, 'device-cgroup-rule'),
       Devices: devices,
     },
-    NetworkingConfig: { EndpointsConfig: {} },
+    NetworkingConfig: { EndpointsConfig: networking.endpoints },
   };
   // Not in HostConfig's type yet: docker sends the terminal's size so the tty starts right.
   (body.HostConfig as HostConfig & { ConsoleSize?: [number, number] }).ConsoleSize = consoleSize;
   return { body, attach };
+}
+
+/** One --network value (opts.NetworkAttachmentOpts). */
+interface NetworkAttachment {
+  target: string;
+  aliases: string[];
+  driverOpts?: Record<string, string>;
+  links: string[];
+  ipv4: string;
+  ipv6: string;
+  linkLocalIps: string[];
+  mac: string;
+  gwPriority: number;
+}
+
+/** encoding/csv's Read of one line: commas separate fields, double quotes may hold commas ("" is a quote). */
+function readCsvLine(value: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  for (;;) {
+    let field = '';
+    if (value[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= value.length) throw new Error(`parse error on line 1, column ${i + 1}: extraneous or missing " in quoted-field`);
+        if (value[i] === '"' && value[i + 1] === '"') {
+          field += '"';
+          i += 2;
+        } else if (value[i] === '"') {
+          i++;
+          if (i < value.length && value[i] !== ',') throw new Error(`parse error on line 1, column ${i + 1}: extraneous or missing " in quoted-field`);
+          break;
+        } else field += value[i++];
+      }
+    } else {
+      while (i < value.length && value[i] !== ',') {
+        if (value[i] === '"') throw new Error(`parse error on line 1, column ${i + 1}: bare " in non-quoted-field`);
+        field += value[i++];
+      }
+    }
+    out.push(field);
+    if (i >= value.length) return out;
+    i++;
+  }
+}
+
+/**
+ * opts.NetworkOpt.Set: a plain network name, or (when the value has any "word=word") docker's
+ * advanced syntax name=NET,alias=A,ip=…,ip6=…,mac-address=…,link-local-ip=…,driver-opt=k=v,gw-priority=N.
+ * Like docker, it lower-cases the whole field, values included.
+ */
+export function parseNetworkOpt(value: string): NetworkAttachment {
+  const n: NetworkAttachment = { target: '', aliases: [], links: [], ipv4: '', ipv6: '', linkLocalIps: [], mac: '', gwPriority: 0 };
+  const bad = (why: string): OptionError => new OptionError(`invalid argument "${value}" for "--network" flag: ${why}`);
+  if (!/\w+=\w+(,\w+=\w+)*/.test(value)) {
+    n.target = value;
+    return n;
+  }
+  let fields: string[];
+  try {
+    fields = readCsvLine(value);
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
+  for (const field of fields) {
+    const lower = field.toLowerCase();
+    const eq = lower.indexOf('=');
+    if (eq <= 0) throw bad(`invalid field ${field}`);
+    const key = lower.slice(0, eq).trim();
+    const val = lower.slice(eq + 1).trim();
+    switch (key) {
+      case 'name':
+        n.target = val;
+        break;
+      case 'alias':
+        n.aliases.push(val);
+        break;
+      case 'ip':
+        n.ipv4 = val;
+        break;
+      case 'ip6':
+        n.ipv6 = val;
+        break;
+      case 'mac-address':
+        n.mac = val;
+        break;
+      case 'link-local-ip':
+        n.linkLocalIps.push(val);
+        break;
+      case 'driver-opt': {
+        const e = val.indexOf('=');
+        if (e <= 0) throw bad('invalid key value pair format in driver options');
+        (n.driverOpts ??= {})[val.slice(0, e).trim()] = val.slice(e + 1).trim();
+        break;
+      }
+      case 'gw-priority':
+        if (!/^[+-]?\d+$/.test(val)) throw bad(`invalid gw-priority (${val}): invalid syntax`);
+        n.gwPriority = Number(val);
+        break;
+      default:
+        throw bad(`invalid field key ${key}`);
+    }
+  }
+  if (n.target === '') throw bad('network name/id is not specified');
+  return n;
+}
+
+/** container.NetworkMode.IsUserDefined. */
+const isUserDefined = (mode: string): boolean =>
+  !['default', 'bridge', 'host', 'none'].includes(mode) && !(mode.includes(':') && mode.slice(0, mode.indexOf(':')) === 'container');
+
+/** net.ParseMAC: 6, 8 or 20 bytes as xx:xx…, xx-xx… or xxxx.xxxx…. */
+function validMac(s: string): boolean {
+  const t = s.trim();
+  const groups = (sep: string, width: number): boolean => {
+    const parts = t.split(sep);
+    const re = new RegExp(`^[0-9a-fA-F]{${width}}$`);
+    return parts.every((p) => re.test(p)) && [6, 8, 20].includes((parts.length * width) / 2);
+  };
+  return groups(':', 2) || groups('-', 2) || groups('.', 4);
+}
+
+/**
+ * docker's parseNetworkOpts: the --network attachments (the first one also takes --network-alias,
+ * --link (user-defined networks only), --ip, --ip6, --mac-address and --link-local-ip) as
+ * EndpointsConfig, and the NetworkMode (the first network, or "default"). Without --network
+ * the endpoint is keyed "default" (sent even when empty, as docker does).
+ */
+export function parseNetworkFlags(v: Values): { mode: string; endpoints: Record<string, EndpointSettings> } {
+  const aliases = [...list(v, 'network-alias'), ...list(v, 'net-alias')];
+  const links = list(v, 'link');
+  const ipv4 = str(v, 'ip');
+  const ipv6 = str(v, 'ip6');
+  const mac = str(v, 'mac-address');
+  const linkLocalIps = list(v, 'link-local-ip');
+  const nets = [...list(v, 'network'), ...list(v, 'net')].map(parseNetworkOpt);
+  if (mac !== '' && !validMac(mac)) throw new OptionError(`${mac} is not a valid mac address`);
+
+  const apply = (n: NetworkAttachment): void => {
+    if (n.aliases.length > 0 && aliases.length > 0) throw new OptionError('conflicting options: cannot specify both --network-alias and per-network alias');
+    if (n.links.length > 0 && links.length > 0) throw new OptionError('conflicting options: cannot specify both --link and per-network links');
+    if (n.ipv4 !== '' && ipv4 !== '') throw new OptionError('conflicting options: cannot specify both --ip and per-network IPv4 address');
+    if (n.ipv6 !== '' && ipv6 !== '') throw new OptionError('conflicting options: cannot specify both --ip6 and per-network IPv6 address');
+    if (n.mac !== '' && mac !== '') throw new OptionError('conflicting options: cannot specify both --mac-address and per-network MAC address');
+    if (n.linkLocalIps.length > 0 && linkLocalIps.length > 0) {
+      throw new OptionError('conflicting options: cannot specify both --link-local-ip and per-network link-local IP addresses');
+    }
+    if (aliases.length > 0) n.aliases = [...aliases];
+    // For a user-defined network --link is an endpoint option (an alias); on the default bridge, a legacy link.
+    if (isUserDefined(n.target) && links.length > 0) n.links = [...links];
+    if (ipv4 !== '') n.ipv4 = ipv4;
+    if (ipv6 !== '') n.ipv6 = ipv6;
+    if (mac !== '') n.mac = mac;
+    if (linkLocalIps.length > 0) n.linkLocalIps = [...linkLocalIps];
+  };
+
+  const endpoint = (n: NetworkAttachment): EndpointSettings => {
+    if (n.target.trim() === '') throw new OptionError('no name set for network');
+    if (!isUserDefined(n.target)) {
+      if (n.aliases.length > 0) throw new OptionError('network-scoped aliases are only supported for user-defined networks');
+      if (n.links.length > 0) throw new OptionError('links are only supported for user-defined networks');
+    }
+    const ep: EndpointSettings & { GwPriority?: number } = {};
+    if (n.gwPriority !== 0) ep.GwPriority = n.gwPriority;
+    if (n.aliases.length > 0) ep.Aliases = [...n.aliases];
+    if (n.driverOpts && Object.keys(n.driverOpts).length > 0) ep.DriverOpts = n.driverOpts;
+    if (n.links.length > 0) ep.Links = n.links;
+    if (n.ipv4 !== '' || n.ipv6 !== '' || n.linkLocalIps.length > 0) {
+      ep.IPAMConfig = { IPv4Address: n.ipv4, IPv6Address: n.ipv6, LinkLocalIPs: n.linkLocalIps.length > 0 ? n.linkLocalIps : null };
+    }
+    if (n.mac !== '') {
+      if (!validMac(n.mac)) throw new OptionError(`${n.mac} is not a valid mac address`);
+      ep.MacAddress = n.mac;
+    }
+    return ep;
+  };
+
+  const endpoints: Record<string, EndpointSettings> = {};
+  if (nets.length === 0) {
+    const n: NetworkAttachment = { target: 'default', aliases: [], links: [], ipv4: '', ipv6: '', linkLocalIps: [], mac: '', gwPriority: 0 };
+    apply(n);
+    endpoints['default'] = endpoint(n);
+    return { mode: 'default', endpoints };
+  }
+  let userDefined = false;
+  let other = false;
+  nets.forEach((n, i) => {
+    if (isUserDefined(n.target)) userDefined = true;
+    else other = true;
+    if (i === 0) apply(n);
+    const ep = endpoint(n);
+    if (n.target in endpoints) throw new OptionError(`network "${n.target}" is specified multiple times`);
+    // A single network without options of its own: no endpoint config (the daemon makes one).
+    if (i === 0 && nets.length === 1 && Object.keys(ep).length === 0) return;
+    endpoints[n.target] = ep;
+  });
+  if (userDefined && other) throw new OptionError('conflicting options: cannot attach both user-defined and non-user-defined network-modes');
+  return { mode: nets[0]!.target, endpoints };
 }
 
 function validateAttach(s: string): string {

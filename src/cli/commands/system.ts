@@ -6,6 +6,7 @@ import { naturalCompare } from '../format/natural-sort.js';
 import { Template } from '../format/template.js';
 import { humanSize } from '../../util/units.js';
 import { pruneContainers, pruneImages } from './prune.js';
+import { pruneNetworks } from './network.js';
 import { pruneVolumes } from './volume.js';
 import { FORMAT_HELP, boolFlag, confirm, filterFlag, listFlag, parseFilters, stringFlag } from './read-support.js';
 
@@ -69,8 +70,8 @@ export const systemPruneCommand: CommandDef = {
     if (!boolFlag(flags['force']) && !(await confirm(ctx, systemPruneWarning({ all, volumes, filters })))) return 0;
     const client = await ctx.client();
     let reclaimed = 0;
-    // Docker's order: containers, networks, volumes, images, build cache (berth has no networks or build cache to prune yet).
-    const steps = [() => pruneContainers(client, filters)];
+    // Docker's order: containers, networks, volumes, images, build cache (berth has no build cache to prune yet).
+    const steps = [() => pruneContainers(client, filters), () => pruneNetworks(client, filters)];
     if (volumes) steps.push(() => pruneVolumes(client, filters));
     steps.push(() => pruneImages(client, filters, all));
     for (const step of steps) {

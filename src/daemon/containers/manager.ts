@@ -16,9 +16,10 @@ import { BerthError, conflict, invalidArgument, isBerthError, notFound } from '.
 import type { DaemonConfig } from '../config.js';
 import type { EventBus } from '../events.js';
 import { applyConfigDefaults, applyHostConfigDefaults, buildSpec, mergeImageConfig, missingBindSources, readSpecHost, resolveUser, validateCreate, type ResolvedUser, type SpecHost } from '../spec/index.js';
-import { containerHostname, writeEtcFiles } from './etc-files.js';
+import { containerHostname, rewriteNetworkFiles, writeEtcFiles } from './etc-files.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 import type { ContainerVolumes } from './volumes.js';
+import type { NetworkService } from '../networks/service.js';
 import { canonicalName, generateName, newId } from './names.js';
 import { nextDelay, shouldRestart } from './restart.js';
 import { connectUnix, ctlCommand, DEFAULT_DETACH_KEYS, parseDetachKeys, StdioSession } from './stdio.js';
@@ -37,6 +38,7 @@ export interface ManagerOptions {
   store: ContainerStore;
   initPath: string;
   volumes: ContainerVolumes;
+  networks: NetworkService;
   log: (level: 'debug' | 'info' | 'warn' | 'error' | 'fatal', msg: string) => void;
 }
 
@@ -150,12 +152,13 @@ export class ContainerManager {
         id, hc, configVolumes: Object.keys(config.Volumes ?? {}), find: (ref) => this.find(ref),
         withRootfs: async (fn) => withTempMount(await this.o.images.snapshots.mounts(id), fn, { tmpRoot: this.o.config.execRoot }),
       });
+      const networks = this.o.networks.planEndpoints(hc, req.NetworkingConfig, config.NetworkDisabled === true);
       const rec: ContainerRecord = {
         ID: id, Name: canonical, Created: new Date().toISOString(), Path: args[0]!, Args: args.slice(1), Config: { ...config, Image: req.Image },
         HostConfig: hc, Image: image.id, ImageRef: req.Image, State: initialState(),
         RestartCount: 0, HasBeenStartedBefore: false, HasBeenManuallyStopped: false, Driver: this.o.images.snapshots.name,
         SnapshotKey: id, LogPath: join(dir, `${id}-json.log`), HostnamePath: etc.hostnamePath, HostsPath: etc.hostsPath,
-        ResolvConfPath: etc.resolvConfPath, MountPoints: mountPoints,
+        ResolvConfPath: etc.resolvConfPath, MountPoints: mountPoints, ...(networks ? { Networks: networks } : {}),
       };
       this.save(rec);
       await this.store.saved(id);
@@ -238,10 +241,13 @@ export class ContainerManager {
       // The user is looked up in the image's files, read through a view of the snapshot.
       const user = await this.userOf(rec);
       const userMounts = await this.o.volumes.attach(rec);
+      const network = await this.o.networks.attach(rec);
+      if (network.addresses.length > 0) await rewriteNetworkFiles(rec, network);
       const { spec } = buildSpec({
         id, config: rec.Config, hostConfig: rec.HostConfig, rootfs, user, initPath: this.o.initPath, host: this.host,
         cgroupParent: `/${this.o.config.cgroupParent.replace(/^\/+/, '')}`, defaultUlimits: this.o.config.defaultUlimits,
         networkFiles: { hostname: rec.HostnamePath, hosts: rec.HostsPath, resolvConf: rec.ResolvConfPath }, mounts: userMounts,
+        joined: { network: network.netns, ...this.sharedNamespaces(rec) },
       });
       writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
       t.push(performance.now());
@@ -280,6 +286,7 @@ export class ContainerManager {
       for (const s of live.pending.splice(0)) s.close();
       await this.o.runtime.delete(id, true).catch(() => undefined);
       await this.o.volumes.detach(rec);
+      await this.o.networks.detach(rec);
       const message = (err as Error).message;
       rec.State = { ...rec.State, Status: rec.HasBeenStartedBefore ? 'exited' : 'created', Running: false, Pid: 0, Error: message, ExitCode: exitCodeForStartError(message) };
       this.save(rec);
@@ -305,6 +312,18 @@ export class ContainerManager {
       this.userCache.set(key, user);
     }
     return user;
+  }
+
+  /** pid and ipc modes container:<x>: the namespaces of x, which must be running. */
+  private sharedNamespaces(rec: ContainerRecord): { pid?: string; ipc?: string } {
+    const out: { pid?: string; ipc?: string } = {};
+    for (const [key, mode] of [['pid', rec.HostConfig.PidMode], ['ipc', rec.HostConfig.IpcMode]] as const) {
+      if (!mode?.startsWith('container:')) continue;
+      const other = this.find(mode.slice('container:'.length));
+      if (!other.State.Running) throw conflict(`cannot join ${key} namespace of a non running container: ${other.ID}`);
+      out[key] = `/proc/${other.State.Pid}/ns/${key}`;
+    }
+    return out;
   }
 
   /** A previous run's runtime state (after a crash) must not block the new one. */
@@ -356,6 +375,7 @@ export class ContainerManager {
     this.lifecycle?.stopped(id);
     await this.o.runtime.delete(id, true).catch((err: unknown) => this.o.log('warn', `deleting the runtime state of ${id}: ${(err as Error).message}`));
     await this.o.volumes.detach(rec);
+    await this.o.networks.detach(rec);
     const restart = !this.closing && !live.removing && shouldRestart(rec.HostConfig.RestartPolicy, {
       exitCode, ranMs, manuallyStopped: rec.HasBeenManuallyStopped, restartCount: rec.RestartCount,
     });

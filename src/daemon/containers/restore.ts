@@ -17,9 +17,9 @@ export interface RestoreReport {
   cleaned: string[];
 }
 
-export async function restoreContainers(manager: ContainerManager, runtime: Runtime, execRoot: string, warn: (msg: string) => void): Promise<RestoreReport> {
+/** `records`: the store's records, loaded by the caller (manager.store.load). */
+export async function restoreContainers(manager: ContainerManager, records: ContainerRecord[], runtime: Runtime, execRoot: string, warn: (msg: string) => void): Promise<RestoreReport> {
   const report: RestoreReport = { running: 0, exitedWhileDown: 0, restarted: 0, cleaned: [] };
-  const records = manager.store.load(warn);
   for (const rec of records) {
     try {
       await restoreOne(manager, runtime, rec, report);

@@ -7,11 +7,12 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerConfig, ContainerState, HostConfig } from '../../oci/engine-api.js';
 import type { UserMount } from '../spec/index.js';
+import type { ContainerNetworking } from '../networks/types.js';
 import { writeFileAtomicAsync } from '../../util/atomic.js';
 import { conflict, errnoCode, invalidArgument, notFound } from '../../util/errors.js';
 
 /** What berthd persists for each container (moby's config.v2.json, in spirit). */
-export interface ContainerRecord {
+export interface ContainerRecord extends ContainerNetworking {
   ID: string;
   /** "/name" */
   Name: string;

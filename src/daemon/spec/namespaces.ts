@@ -19,10 +19,13 @@ export function buildNamespaces(hc: HostConfig, config: ContainerConfig, joined:
   return out;
 }
 
-/** host → none (share the host's); container:<id> → the caller's path; anything else → a new one. */
+/**
+ * host → none (share the host's); container:<id> → the caller's path; anything else → a new
+ * one, or the one the daemon made for it (a bridge network's namespace).
+ */
 function modeNamespace(type: NamespaceType, mode: string, joinedPath: string | undefined): LinuxNamespace | undefined {
   if (mode === 'host') return undefined;
-  if (!mode.startsWith('container:')) return { type };
+  if (!mode.startsWith('container:')) return joinedPath ? { type, path: joinedPath } : { type };
   if (!joinedPath) throw invalidArgument(`cannot join the ${type} namespace of ${mode.slice('container:'.length)}: it is not running`);
   return { type, path: joinedPath };
 }

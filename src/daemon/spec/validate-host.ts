@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 
 import type { ContainerConfig, HostConfig, RestartPolicy } from '../../oci/engine-api.js';
-import { invalidArgument, notFound } from '../../util/errors.js';
+import { invalidArgument } from '../../util/errors.js';
 import { normalizeCapabilities } from './caps.js';
 import { parseDeviceCgroupRule, validateDeviceMapping } from './devices.js';
 import { checkSeccompProfile, parseSecurityOpt } from './security.js';
@@ -13,7 +13,6 @@ import { validateUlimits } from './ulimits.js';
 
 const RESTART_POLICIES = ['no', 'always', 'on-failure', 'unless-stopped'];
 /** Until the networks issue: the modes berth can give (bridge/default: a private namespace with loopback). */
-const NETWORK_MODES = new Set(['', 'default', 'bridge', 'none', 'host']);
 
 export function validateHostConfig(hc: HostConfig, config: ContainerConfig, host: SpecHost): string[] {
   const warnings: string[] = [];
@@ -71,8 +70,8 @@ function validateNamespaceModes(hc: HostConfig, config: ContainerConfig): void {
 
 function validateNetwork(hc: HostConfig, config: ContainerConfig): string[] {
   const mode = hc.NetworkMode ?? '';
+  // Other modes name networks, which the network service looks up when the container is made.
   if (mode === 'container' || mode.startsWith('container:')) validateNetContainerMode(hc, config);
-  else if (!NETWORK_MODES.has(mode)) throw notFound(`network ${mode} not found`);
   for (const extraHost of hc.ExtraHosts ?? []) validateExtraHost(extraHost);
   if (mode === 'host' && Object.keys(hc.PortBindings ?? {}).length > 0) {
     return ['Published ports are discarded when using host network mode'];

@@ -34,7 +34,7 @@ export function loopbackBridges(state: ValidState): string[] {
  */
 export function requiredSysctls(state: ValidState): string[] {
   const keys: string[] = [];
-  if (state.networks.some((net) => !net.internal)) keys.push('net/ipv4/ip_forward');
+  if (state.ipForward && state.networks.some((net) => !net.internal)) keys.push('net/ipv4/ip_forward');
   for (const bridge of loopbackBridges(state)) keys.push(`net/ipv4/conf/${bridge}/route_localnet`);
   return keys;
 }

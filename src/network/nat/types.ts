@@ -27,6 +27,8 @@ export interface PortMapping {
 export interface FirewallState {
   networks: FirewallNetwork[];
   ports: PortMapping[];
+  /** Turn net.ipv4.ip_forward on for outbound NAT (default true; dockerd's --ip-forward). */
+  ipForward?: boolean;
 }
 
 export type NatBackendKind = 'nftables' | 'iptables';

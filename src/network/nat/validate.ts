@@ -8,6 +8,7 @@ import type { FirewallNetwork, FirewallState, PortMapping } from './types.js';
 export interface ValidState {
   networks: ValidNetwork[];
   ports: ValidPort[];
+  ipForward: boolean;
 }
 
 export interface ValidNetwork extends FirewallNetwork {
@@ -148,7 +149,7 @@ export function validateState(state: FirewallState): ValidState {
   }
   const ports = state.ports.map((port) => validatePort(port, subnets));
   rejectClashingPorts(ports);
-  return { networks, ports };
+  return { networks, ports, ipForward: state.ipForward ?? true };
 }
 
 /** True when the mapping is reachable on 127.0.0.1 (or another loopback address). */
