@@ -5,6 +5,7 @@ import { channel } from 'node:diagnostics_channel';
 import type { EventMessage, Filters, StringMap } from '../oci/engine-api.js';
 import { invalidArgument } from '../util/errors.js';
 import type { Subscription } from './backend.js';
+import { labelMatches } from '../util/labels.js';
 
 /** dockerd keeps the last 256 events for `since`; a few more costs nothing. */
 const HISTORY = 1024;
@@ -127,10 +128,4 @@ function imageNameOnly(ref: string | undefined): string | undefined {
   const base = at >= 0 ? ref.slice(0, at) : ref;
   const colon = base.lastIndexOf(':');
   return colon > base.lastIndexOf('/') ? base.slice(0, colon) : base;
-}
-
-function labelMatches(attrs: StringMap, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  if (eq < 0) return filter in attrs;
-  return attrs[filter.slice(0, eq)] === filter.slice(eq + 1);
 }

@@ -5,6 +5,7 @@ import { LAYER_SIZE_LABEL } from './unpack.js';
 import { invalidArgument } from '../util/errors.js';
 import { familiarString, parseReference } from './reference.js';
 import type { ImageRecord, ImageStore } from './store.js';
+import { labelMatches } from '../util/labels.js';
 
 export interface ImageSummary {
   Id: string;
@@ -42,11 +43,8 @@ function referenceMatches(img: ImageRecord, patterns: string[]): boolean {
   });
 }
 
-function labelMatches(labels: Record<string, string>, wanted: string[]): boolean {
-  return wanted.every((w) => {
-    const eq = w.indexOf('=');
-    return eq === -1 ? w in labels : labels[w.slice(0, eq)] === w.slice(eq + 1);
-  });
+function labelsMatch(labels: Record<string, string>, wanted: string[]): boolean {
+  return wanted.every((w) => labelMatches(labels, w));
 }
 
 /** berth keeps no intermediate images, so `docker images -a` and `docker images` list the same. */
@@ -68,7 +66,7 @@ export async function listImages(store: ImageStore, filters: ImageFilters = {}):
     const dangling = img.repoTags.length === 0;
     if (filters.dangling?.[0] !== undefined && (filters.dangling[0] === 'true') !== dangling) continue;
     if (filters.reference && !referenceMatches(img, filters.reference)) continue;
-    if (filters.label && !labelMatches(labels, filters.label)) continue;
+    if (filters.label && !labelsMatch(labels, filters.label)) continue;
     if (before !== undefined && created >= before) continue;
     if (since !== undefined && created <= since) continue;
     out.push({

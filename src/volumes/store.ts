@@ -13,6 +13,7 @@ import { runTool } from '../util/host-tool.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { unmount } from '../snapshots/mount.js';
 import { mountArgv, needsMount, validateDriverOptions, validateVolumeName } from './local.js';
+import { labelMatches } from '../util/labels.js';
 
 /** Docker marks the volumes it makes for `-v /path` and image VOLUMEs with this label (API 1.42+). */
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
@@ -247,10 +248,4 @@ function booleanFilter(values: string[] | undefined, key: string): boolean | und
   if (v === 'true' || v === '1') return true;
   if (v === 'false' || v === '0') return false;
   throw invalidArgument(`invalid filter '${key}=${values[values.length - 1]}'`);
-}
-
-function labelMatches(labels: StringMap, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  if (eq < 0) return filter in labels;
-  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
 }

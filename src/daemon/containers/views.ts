@@ -9,6 +9,7 @@ import { invalidArgument } from '../../util/errors.js';
 import type { ContainerRecord } from './store.js';
 import { nameFilter } from './name-filter.js';
 import { mountPointsView } from './volumes.js';
+import { labelMatches } from '../../util/labels.js';
 
 const LIST_FILTERS = new Set(['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'health', 'volume', 'network', 'is-task', 'expose', 'publish']);
 const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
@@ -138,10 +139,4 @@ function bound(values: string[] | undefined, find: (ref: string) => ContainerRec
   const rec = find(values[0]!);
   if (!rec) throw invalidArgument(`No such container: ${values[0]}`);
   return rec;
-}
-
-function labelMatches(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  if (eq < 0) return filter in labels;
-  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
 }

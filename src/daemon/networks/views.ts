@@ -5,6 +5,7 @@ import { invalidArgument } from '../../util/errors.js';
 import { PREDEFINED, type NetworkRecord } from '../../network/store.js';
 import type { ContainerRecord } from '../containers/store.js';
 import type { ContainerEndpoint } from './types.js';
+import { labelMatches } from '../../util/labels.js';
 
 const LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'];
 
@@ -64,10 +65,4 @@ function untilTime(values: string[] | undefined): number | undefined {
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw invalidArgument(`invalid filter 'until=${v}'`);
   return t;
-}
-
-function labelMatches(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  if (eq < 0) return filter in labels;
-  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
 }
