@@ -1,6 +1,7 @@
 // Running the firewall tools, optionally inside another network namespace. Tests point
 // `netns` at a namespace they built as a fake host, so the real host's firewall and sysctls
 // are never touched; berthd leaves it unset and works on its own namespace.
+import { readFileSync } from 'node:fs';
 import { invalidArgument } from '../../util/errors.js';
 import { runTool, type ToolResult } from '../../util/host-tool.js';
 
@@ -37,8 +38,19 @@ export class HostCommands {
    * process that opens it, so the write has to happen in a process inside `netns`.
    */
   async enableSysctls(keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return;
-    await this.run(['sysctl', '-q', '-w', ...keys.map((key) => `${key}=1`)]);
+    const missing = keys.filter((key) => !this.alreadyOn(key));
+    if (missing.length === 0) return;
+    await this.run(['sysctl', '-q', '-w', ...missing.map((key) => `${key}=1`)]);
+  }
+
+  /** In our own namespace the value can be read without a process (each apply would cost one). */
+  private alreadyOn(key: string): boolean {
+    if (this.prefix.length > 0) return false;
+    try {
+      return readFileSync(`/proc/sys/${key}`, 'utf8').trim() === '1';
+    } catch {
+      return false;
+    }
   }
 }
 
