@@ -8,7 +8,9 @@ packages=(
   runc             # the reference runtime the conformance suite compares against
   golang-1.19-go   # builds the OCI runtime-tools validation suite offline
   podman           # drives berth-runtime as its OCI runtime
-  iproute2         # ip netns for network-namespace tests
+  iproute2         # ip: bridges, veths and network namespaces (berthd's networks and their tests)
+  nftables         # nft: berthd's NAT, published ports and isolation rules
+  iptables         # the other firewall backend, tested beside nftables
   uidmap           # newuidmap/newgidmap for podman
   procps           # ps, used by tests that inspect processes
   musl-tools       # builds berth-shim against musl: faster start-up (falls back to glibc)

@@ -12,14 +12,14 @@ import { join } from 'node:path';
 import type {
   EndpointSettings, Filters, NetworkCreateRequest, NetworkCreateResponse, NetworkingConfig, NetworkResource, StringMap, HostConfig,
 } from '../../oci/engine-api.js';
-import { conflict, forbidden, invalidArgument, isBerthError, notFound } from '../../util/errors.js';
+import { conflict, forbidden, invalidArgument, isBerthError, notFound, unavailable } from '../../util/errors.js';
 import {
   allocateAddress, chooseSubnet, contains, DEFAULT_ADDRESS_POOLS, defaultGateway, hostSubnets, macFromIp, overlaps, parseCidr, validateNetworkIpam,
 } from '../../network/ipam.js';
 import { attachEndpoint, detachEndpoint, ensureBridge, removeBridge } from '../../network/links.js';
 import { createNetns, removeNetns } from '../../network/netns.js';
-import { detectNatBackend, type FirewallState, type NatBackend } from '../../network/nat/index.js';
-import { DnsServer, upstreamsFromResolvConf } from '../../network/dns/index.js';
+import type { FirewallState, NatBackend } from '../../network/nat/index.js';
+import type { DnsServer } from '../../network/dns/index.js';
 import { NetworkStore, PREDEFINED, type NetworkRecord } from '../../network/store.js';
 import type { DaemonConfig } from '../config.js';
 import type { EventBus } from '../events.js';
@@ -75,7 +75,15 @@ export class NetworkService {
     this.ensureSpecial('none', 'null');
     if (cfg.bridge !== 'none') await this.ensureDefaultBridge();
     for (const net of this.bridgeNetworks()) await this.ensureBridgeLink(net);
-    if (cfg.iptables) this.nat = await detectNatBackend({ name: cfg.firewallName });
+    if (cfg.iptables) {
+      try {
+        const { detectNatBackend } = await import('../../network/nat/index.js');
+        this.nat = await detectNatBackend({ name: cfg.firewallName });
+      } catch (err) {
+        // The daemon still runs containers; only what needs rules (ports, NAT, isolation) is missing.
+        this.o.log('warn', `no firewall rules: ${(err as Error).message}; published ports and outbound NAT will not work (install nftables or iptables)`);
+      }
+    }
     await this.cleanStaleNamespaces();
     for (const rec of this.running()) if (rec.PublishedPorts) await this.ports.adopt(rec.ID, rec.PublishedPorts);
     await this.applyFirewall();
@@ -268,7 +276,9 @@ export class NetworkService {
       let index = 0;
       for (const netId of Object.keys(rec.Networks)) await this.connectEndpoint(rec, netId, `eth${index++}`);
       const exposed = Object.keys(rec.Config.ExposedPorts ?? {});
-      rec.PublishedPorts = await this.ports.reserve(rec.ID, wantedPorts(rec.HostConfig, exposed));
+      const wanted = wantedPorts(rec.HostConfig, exposed);
+      if (wanted.length > 0 && !this.nat) throw unavailable('publishing ports needs firewall rules, and this daemon has none (--iptables=false, or neither nft nor iptables works)');
+      rec.PublishedPorts = await this.ports.reserve(rec.ID, wanted);
       if (rec.PublishedPorts.length > 0) await this.applyFirewall();
     } catch (err) {
       await this.detach(rec);
@@ -445,6 +455,8 @@ export class NetworkService {
     } catch {
       // no resolvers: names of other hosts get SERVFAIL
     }
+    // Loaded with the first user-defined network: a daemon with none stays smaller.
+    const { DnsServer, upstreamsFromResolvConf } = await import('../../network/dns/index.js');
     const server = new DnsServer({
       address: gateway, port: 53,
       resolver: { lookupA: (name, client) => this.lookupA(name, client), lookupPtr: (ip, client) => this.lookupPtr(ip, client) },
