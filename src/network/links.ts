@@ -197,6 +197,31 @@ function containerSideCommands(spec: EndpointSpec): string[] {
 }
 
 /**
+ * The same endpoint made from inside a namespace being created (createNetns's `inside`
+ * lines): the pair is added there with its host end sent to `hostNetns` (a path to the
+ * host's namespace), so namespace, pair and addresses take one process; attachHostEnd then
+ * puts the host end on the bridge. Saves two processes on the first endpoint of a start.
+ */
+export function endpointFromInside(spec: EndpointSpec, hostNetns: string): string[] {
+  checkEndpoint(spec);
+  // It becomes a word on an `ip -batch` line, which splits at blanks and cuts at '#'.
+  if (!hostNetns.startsWith('/') || /[\s#]/.test(hostNetns)) throw invalidArgument(`host network namespace path must be absolute, without blanks or '#': ${hostNetns}`);
+  const mtu = spec.mtu === undefined ? '' : ` mtu ${spec.mtu}`;
+  return [`link add ${spec.containerIf} address ${spec.mac}${mtu} type veth peer name ${spec.hostIf}${mtu} netns ${hostNetns}`, ...containerSideCommands(spec)];
+}
+
+/** The host end of an endpoint made by endpointFromInside, onto its bridge; on failure the pair goes. */
+export async function attachHostEnd(spec: EndpointSpec, opts: HostNetnsOptions = {}): Promise<void> {
+  checkEndpoint(spec);
+  try {
+    await runIpBatch(hostSideCommands(spec), opts);
+  } catch (err) {
+    await deleteLink(spec.hostIf, opts).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
  * Connects a container's namespace to a bridge with a veth pair and configures its side.
  * On failure whatever was made is removed (deleting the host end deletes the pair).
  */

@@ -91,15 +91,17 @@ async function createMountTarget(path: string): Promise<void> {
 
 /**
  * Creates a new network namespace and binds it at `path` (its directory is created and
- * made a shared mount), with `lo` up. Fails with a conflict if one is already there.
+ * made a shared mount), with `lo` up and then `inside` (ip batch lines) run in it. Fails
+ * with a conflict if one is already there.
  */
-export async function createNetns(path: string): Promise<void> {
+export async function createNetns(path: string, inside: readonly string[] = []): Promise<void> {
   await ensureSharedDir(dirname(path));
   if (await netnsExists(path)) throw conflict(`network namespace ${path} already exists`);
   await createMountTarget(path);
   try {
-    // One process: unshare binds the new namespace at `path`, then runs ip inside it.
-    await runTool(['unshare', `--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']);
+    // One process: unshare binds the new namespace at `path`, then runs ip inside it, with
+    // the caller's commands (an endpoint made from the inside) after bringing lo up.
+    await runTool(['unshare', `--net=${path}`, 'ip', '-batch', '-'], { input: ['link set lo up', ...inside].join('\n') + '\n' });
   } catch (err) {
     await removeNetns(path).catch(() => undefined);
     throw err;

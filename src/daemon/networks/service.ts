@@ -16,7 +16,7 @@ import { conflict, forbidden, invalidArgument, isBerthError, notFound, unavailab
 import {
   allocateAddress, chooseSubnet, contains, DEFAULT_ADDRESS_POOLS, defaultGateway, hostSubnets, macFromIp, overlaps, parseCidr, validateNetworkIpam,
 } from '../../network/ipam.js';
-import { attachEndpoint, detachEndpoint, ensureBridge, removeBridge } from '../../network/links.js';
+import { attachEndpoint, attachHostEnd, detachEndpoint, endpointFromInside, ensureBridge, removeBridge, type EndpointSpec } from '../../network/links.js';
 import { createNetns, removeNetns } from '../../network/netns.js';
 import type { FirewallState, NatBackend } from '../../network/nat/index.js';
 import type { DnsServer } from '../../network/dns/index.js';
@@ -270,11 +270,13 @@ export class NetworkService {
     if (mode.startsWith('container:')) return { netns: this.sharedNamespace(mode.slice('container:'.length)), addresses: [] };
     if (!rec.Networks) return { addresses: [] };
     const netns = join(this.netnsDir, rec.ID);
-    await createNetns(netns);
-    rec.NetnsPath = netns;
+    const [first, ...others] = Object.keys(rec.Networks);
     try {
-      let index = 0;
-      for (const netId of Object.keys(rec.Networks)) await this.connectEndpoint(rec, netId, `eth${index++}`);
+      if (first === undefined) await createNetns(netns);
+      else await this.connectEndpoint(rec, first, 'eth0', netns);
+      rec.NetnsPath = netns;
+      let index = 1;
+      for (const netId of others) await this.connectEndpoint(rec, netId, `eth${index++}`);
       const exposed = Object.keys(rec.Config.ExposedPorts ?? {});
       const wanted = wantedPorts(rec.HostConfig, exposed);
       if (wanted.length > 0 && !this.nat) throw unavailable('publishing ports needs firewall rules, and this daemon has none (--iptables=false, or neither nft nor iptables works)');
@@ -306,15 +308,22 @@ export class NetworkService {
     const hadPorts = (rec.PublishedPorts?.length ?? 0) > 0;
     this.ports.release(rec.ID);
     delete rec.PublishedPorts;
-    for (const netId of Object.keys(rec.Networks ?? {})) await this.disconnectEndpoint(rec, netId);
     if (rec.NetnsPath) {
+      // Unmounting the namespace (its processes are gone) makes the kernel delete its veth
+      // pairs at once: no `ip link del` per endpoint on the way out.
       await removeNetns(rec.NetnsPath).catch((err: unknown) => this.o.log('warn', `removing the network namespace of ${rec.ID}: ${(err as Error).message}`));
       delete rec.NetnsPath;
+      for (const netId of Object.keys(rec.Networks ?? {})) this.endpointGone(rec, netId);
     }
+    for (const netId of Object.keys(rec.Networks ?? {})) await this.disconnectEndpoint(rec, netId);
     if (hadPorts) await this.applyFirewall().catch((err: unknown) => this.o.log('warn', `updating the firewall: ${(err as Error).message}`));
   }
 
-  private async connectEndpoint(rec: ContainerRecord, netId: string, ifName: string): Promise<void> {
+  /**
+   * An endpoint on the network, named ifName inside the container. With `create`, the
+   * container's namespace is made at that path in the same process as the endpoint.
+   */
+  private async connectEndpoint(rec: ContainerRecord, netId: string, ifName: string, create?: string): Promise<void> {
     const ep = rec.Networks![netId]!;
     const net = this.store.tryFind(netId);
     if (!net) throw notFound(`network ${netId} not found`);
@@ -327,11 +336,20 @@ export class NetworkService {
       EndpointID: randomBytes(32).toString('hex'), IPAddress: ip, IPPrefixLen: prefix, Gateway: net.Internal ? '' : Gateway,
       MacAddress: macFromIp(ip), HostIf: `veth${randomBytes(4).toString('hex').slice(0, 7)}`, IfName: ifName,
     });
+    const spec: EndpointSpec = {
+      bridge: net.bridge!, netnsPath: create ?? rec.NetnsPath!, hostIf: ep.HostIf!, containerIf: ifName, address: `${ip}/${prefix}`,
+      gateway: net.Internal || hasRoute ? undefined : Gateway, mac: ep.MacAddress!, mtu: net.mtu, hairpin: true,
+    };
     try {
-      await attachEndpoint({
-        bridge: net.bridge!, netnsPath: rec.NetnsPath!, hostIf: ep.HostIf!, containerIf: ifName, address: `${ip}/${prefix}`,
-        gateway: net.Internal || hasRoute ? undefined : Gateway, mac: ep.MacAddress!, mtu: net.mtu, hairpin: true,
-      });
+      if (create) {
+        await createNetns(create, endpointFromInside(spec, `/proc/${process.pid}/ns/net`));
+        await attachHostEnd(spec).catch(async (err: unknown) => {
+          await removeNetns(create).catch(() => undefined);
+          throw err;
+        });
+      } else {
+        await attachEndpoint(spec);
+      }
     } catch (err) {
       clearEndpoint(ep);
       throw err;
@@ -343,6 +361,12 @@ export class NetworkService {
     const ep = rec.Networks?.[netId];
     if (!ep?.HostIf) return;
     await detachEndpoint(ep.HostIf).catch((err: unknown) => this.o.log('warn', `removing ${ep.HostIf} of ${rec.ID}: ${(err as Error).message}`));
+    this.endpointGone(rec, netId);
+  }
+
+  private endpointGone(rec: ContainerRecord, netId: string): void {
+    const ep = rec.Networks?.[netId];
+    if (!ep?.HostIf) return;
     clearEndpoint(ep);
     const net = this.store.tryFind(netId);
     if (net) this.o.events.emit('network', 'disconnect', net.Id, { container: rec.ID, name: net.Name, type: 'bridge' });
