@@ -50,13 +50,15 @@ export function pingSocket(socket: string): Promise<boolean> {
  * `node bin/berthd.js --data-root <dir>/data --exec-root <dir>/exec -H unix://<dir>/berth.sock
  * --config-file <dir>/daemon.json` (daemon.json `{}`), waited for (≤ 60 s) until GET /_ping
  * answers. On failure or abort it is stopped and cleaned before the error is thrown.
+ * config (optional, bench/network.ts): the daemon.json keys instead of `{}` (its bridge,
+ * firewall-name, address pools, log level); what they make in the kernel is the caller's to remove.
  */
-export async function startBerthd(dir: string, notes: string[], execRoot = join(dir, 'exec')): Promise<BerthdState> {
+export async function startBerthd(dir: string, notes: string[], execRoot = join(dir, 'exec'), config: Record<string, unknown> = {}): Promise<BerthdState> {
   const dataRoot = join(dir, 'data');
   const socket = join(dir, 'berth.sock');
   for (const d of [dir, dataRoot, execRoot]) mkdirSync(d, { recursive: true });
   const configFile = join(dir, 'daemon.json');
-  writeFileSync(configFile, '{}\n');
+  writeFileSync(configFile, JSON.stringify(config) + '\n');
   const logPath = join(dir, 'berthd.log');
   const log = openSync(logPath, 'a');
   const argv = [BERTHD_JS, '--data-root', dataRoot, '--exec-root', execRoot, '-H', `unix://${socket}`, '--config-file', configFile];

@@ -470,7 +470,9 @@ async function main(o: Options): Promise<number> {
   cgroupsBefore = new Map(['berth', 'docker'].map((name) => [name, cgroupParents(name)]));
 
   // berthd
-  const berthd = await startBerthd(join(work, 'berthd'), notes, join(execBase, 'berthd'));
+  // As dockerd here (--bridge=none --iptables=false): these runs use --network none, and the
+  // daemon leaves no bridge or firewall table behind.
+  const berthd = await startBerthd(join(work, 'berthd'), notes, join(execBase, 'berthd'), { bridge: 'none', iptables: false });
   const b = berthDaemon(berthd);
   const berthVersion = (await engineRequest(b.socket, 'GET', '/version')).body;
   const berthVersionLine = (() => {

@@ -62,8 +62,13 @@ function socketAnswers(path: string): Promise<boolean> {
 /**
  * Starts a private dockerd with everything under dir and its API on socket, and waits (≤ 90 s)
  * until it answers. On failure or abort the daemon is stopped before the error is thrown.
+ * networkArgs (optional, bench/network.ts): flags that replace the no-bridge/no-iptables ones
+ * (e.g. --bip, --ip-forward=false); the bridge and the iptables rules dockerd then makes are
+ * the caller's to remove.
  */
-export async function startDockerd(dockerdPath: string, docker: string, dir: string, socket: string, notes: string[], execRoot = join(dir, 'exec')): Promise<DockerdState> {
+export async function startDockerd(
+  dockerdPath: string, docker: string, dir: string, socket: string, notes: string[], execRoot = join(dir, 'exec'), networkArgs?: string[],
+): Promise<DockerdState> {
   if (existsSync(socket)) {
     if (await socketAnswers(socket)) throw new Error(`${socket} is in use by another daemon; not touching it`);
     unlinkSync(socket); // a stale socket of an earlier, killed run
@@ -78,7 +83,7 @@ export async function startDockerd(dockerdPath: string, docker: string, dir: str
   const argv = [
     '--data-root', dataRoot, '--exec-root', execRoot, '--pidfile', join(dir, 'docker.pid'),
     '-H', `unix://${socket}`, '--config-file', configFile,
-    '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
+    ...(networkArgs ?? ['--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false']),
     '--storage-driver=overlay2', '--log-level=warn',
   ];
   const child = spawn(dockerdPath, argv, { stdio: ['ignore', log, log] });

@@ -1,0 +1,102 @@
+// Pieces of the daemon benchmark (bench/daemon.ts) that bench/network.ts uses too, with the
+// container's arguments as a parameter: the busybox image for `docker import`, the clients'
+// environment, and one round of N parallel `docker run -d` followed by one `docker rm -f`.
+// (daemon.ts keeps its own copies, unchanged; it can move to these.)
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { checkAborted, fmtMs, run, timedChild, type TimedResult } from './common.js';
+import { listAllContainers, removeContainers } from './engine.js';
+
+export const BUSYBOX = '/bin/busybox';
+/** The client both daemons are driven with: Debian docker.io's, API 1.41 like the dockerd. */
+export const DOCKER_CLI = '/usr/bin/docker';
+
+/** One daemon under test, as the parts see it. */
+export interface BenchDaemon {
+  name: 'berthd' | 'dockerd';
+  socket: string;
+  host: string;
+  pid: number;
+}
+
+/** The clients' environment: a config dir of their own (no ~/.docker), no inherited daemon address. */
+export function makeClientEnv(dir: string): NodeJS.ProcessEnv {
+  mkdirSync(dir, { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_CONFIG: dir, BERTH_NO_AUTOSTART: '1' };
+  for (const k of ['DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_API_VERSION', 'BERTH_HOST']) delete env[k];
+  return env;
+}
+
+export const dockerArgv = (d: BenchDaemon, args: string[]): string[] => [DOCKER_CLI, '-H', d.host, ...args];
+
+export const firstLine = (r: { status: number | null; stderr: string; stdout: string }): string =>
+  `exit ${r.status ?? 'signal'}: ${(r.stderr || r.stdout).trim().split('\n')[0]?.slice(0, 200) ?? ''}`;
+
+/** busybox-static and its applets as symlinks in /bin, plus passwd/group: a tar for `docker import`. */
+export function makeBusyboxTar(dir: string): string {
+  const rootfs = join(dir, 'rootfs');
+  for (const d of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev']) mkdirSync(join(rootfs, d), { recursive: true });
+  copyFileSync(BUSYBOX, join(rootfs, 'bin/busybox'));
+  const applets = run([BUSYBOX, '--list']).stdout.split('\n').filter((a) => a && a !== 'busybox');
+  for (const a of applets) symlinkSync('busybox', join(rootfs, 'bin', a));
+  writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
+  writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\nnobody:x:65534:\n');
+  const tar = join(dir, 'busybox.tar');
+  const r = run(['tar', '--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', tar, '.']);
+  if (r.status !== 0) throw new Error(`tar of the busybox rootfs: ${r.stderr.trim()}`);
+  return tar;
+}
+
+/** `docker import tar image` into d, through the docker CLI. */
+export function importImage(d: BenchDaemon, tar: string, image: string, env: NodeJS.ProcessEnv): void {
+  const r = run(dockerArgv(d, ['import', tar, image]), { env });
+  if (r.status !== 0) throw new Error(`docker import into ${d.name}: ${firstLine(r)}`);
+}
+
+export interface ParallelLine {
+  daemon: BenchDaemon;
+  total: number[];
+  runPhase: number[];
+  rmPhase: number[];
+  failures: string[];
+}
+
+/**
+ * n × `docker run -d <runArgs>` at once, then one `docker rm -f` of them; anything left
+ * afterwards is removed through the API (untimed). A round with a failure is not timed.
+ * Returns the line to print.
+ */
+export async function parallelRound(l: ParallelLine, n: number, runArgs: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const d = l.daemon;
+  const timed = (argv: string[]): Promise<TimedResult> => timedChild(argv, 300, { keepStdout: true, env });
+  const t0 = performance.now();
+  const runs = await Promise.all(Array.from({ length: n }, () => timed(dockerArgv(d, ['run', '-d', ...runArgs]))));
+  const t1 = performance.now();
+  const ids = runs.filter((r) => r.status === 0).map((r) => r.stdout.trim()).filter(Boolean);
+  const failed = runs.filter((r) => r.status !== 0);
+  const rm = ids.length ? await timed(dockerArgv(d, ['rm', '-f', ...ids])) : undefined;
+  const t2 = performance.now();
+  let left: string[] = [];
+  let tidyError: string | undefined;
+  try {
+    left = await listAllContainers(d.socket);
+    if (left.length) await removeContainers(d.socket, left, 8);
+  } catch (err) {
+    checkAborted();
+    tidyError = (err as Error).message;
+  }
+  let wrong: string | undefined;
+  if (failed.length) wrong = `${failed.length}/${n} run -d failed (${firstLine(failed[0]!)})`;
+  else if (rm && rm.status !== 0) wrong = `rm -f failed (${firstLine(rm)})`;
+  else if (left.length) wrong = `${left.length} container(s) still listed after rm -f`;
+  else if (tidyError) wrong = `listing/removing what was left: ${tidyError}`;
+  if (wrong) {
+    l.failures.push(wrong);
+    return `${d.name} FAILED: ${wrong}`;
+  }
+  l.total.push(t2 - t0);
+  l.runPhase.push(t1 - t0);
+  l.rmPhase.push(t2 - t1);
+  return `${d.name} ${fmtMs(t2 - t0)} ms (run -d ${fmtMs(t1 - t0)}, rm -f ${fmtMs(t2 - t1)})`;
+}
