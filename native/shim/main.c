@@ -18,6 +18,7 @@
 #include "io.h"
 #include "monitor.h"
 #include "exec_trampoline.h"
+#include "host_tool.h"
 #include "shim.h"
 #include "sync.h"
 
@@ -266,6 +267,10 @@ static int run_monitor(struct shim *s) {
     cfg.oom_v2_dir = *op_str(op, 1) ? op_str(op, 1) : NULL;
   }
   if ((op = program_find(&s->prog, OP_MONITOR_STDIN))) cfg.stdin_once = (int)op_u64(op, 1);
+  const char *unmounts[8];
+  for (size_t i = 0; i < s->prog.nops && cfg.n_exit_unmounts < 8; i++)
+    if (s->prog.ops[i].code == OP_EXIT_UNMOUNT) unmounts[cfg.n_exit_unmounts++] = op_str(&s->prog.ops[i], 0);
+  cfg.exit_unmounts = unmounts;
   struct monitor_io io = {.stdin_fd = s->parent_stdio[0], .stdout_fd = s->parent_stdio[1], .stderr_fd = s->parent_stdio[2],
                           .ready_fd = s->caller_fd};
   if (s->terminal) {
@@ -312,6 +317,12 @@ int main(int argc, char **argv) {
   }
   s.shim_stage_fd = sp[0];
   s.stage_fd = sp[1];
+  for (size_t i = 0; i < s.prog.nops; i++) {
+    const struct op *op = &s.prog.ops[i];
+    if (op->code != OP_HOST_TOOL) continue;
+    err.op = op->index;
+    if (run_host_tool(op, &s.orig_mask, &err) < 0) fail(&s, &err);
+  }
   create_container(&s);
   switch (s.mode) {
     case MODE_EXIT: return 0;

@@ -9,10 +9,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -245,6 +247,17 @@ static void close_everything(struct monitor *m) {
   m->dir_fd = -1;
 }
 
+/* The container's network namespace goes with it: with its processes gone the kernel then
+ * deletes its veth pairs, and berthd has nothing left to unmount (it may be down). Done
+ * before the exit file, so whoever reads "exit" finds the namespace gone. */
+static void unmount_on_exit(const struct monitor_config *cfg) {
+  for (int i = 0; i < cfg->n_exit_unmounts; i++) {
+    if (umount2(cfg->exit_unmounts[i], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+      fprintf(stderr, "berth-shim: unmounting %s: %s\n", cfg->exit_unmounts[i], strerror(errno));
+    unlink(cfg->exit_unmounts[i]);
+  }
+}
+
 /* The monitor cannot do its job: do not leave an unwatched container behind. */
 static int give_up(struct monitor *m, const char *what, const struct berr *err) {
   warn(what, err);
@@ -260,6 +273,7 @@ static int give_up(struct monitor *m, const char *what, const struct berr *err) 
     clock_gettime(CLOCK_REALTIME, &m->finished_at);
   }
   struct berr xerr = {.op = -1};
+  if (m->exited) unmount_on_exit(m->cfg);
   if (m->exited && m->dir_fd >= 0 && mon_write_exit(m, &xerr) < 0)
     warn("exit file", &xerr);
   mon_unlink_socket(m, "attach.sock");
@@ -281,6 +295,7 @@ static int finish(struct monitor *m) {
   mon_close_io_fd(m, &m->tty_fd); /* the container is gone: hanging up harms no one */
   mon_log_close(&m->log);
   mon_oom_final_check(m);
+  unmount_on_exit(m->cfg);
   struct berr err = {.op = -1};
   int rc = mon_write_exit(m, &err);
   if (rc < 0)

@@ -16,6 +16,8 @@ struct monitor_config {
   const char *oom_v1_memory_dir; /* v1 memory cgroup dir (memory.oom_control), or NULL */
   const char *oom_v2_dir;        /* v2 cgroup dir (memory.events), or NULL */
   int terminal;             /* stdout_fd is a pty master; no separate stderr */
+  const char **exit_unmounts; /* paths unmounted (detached) and removed when the process exits */
+  int n_exit_unmounts;
   int stdin_once;           /* close the container's stdin as soon as any attach
                                client's input ends (it half-closes or closes);
                                0: stdin stays open until `close-stdin` on ctl.sock */

@@ -15,7 +15,7 @@ struct op_shape {
 static const struct op_shape shapes[] = {
     {OP_MODE, "u"}, {OP_STATE_DIR, "s"}, {OP_PRESERVE_FDS, "u"}, {OP_CONSOLE_SOCKET, "s"},
     {OP_TERMINAL, "uu"}, {OP_MONITOR_LOG, "suu"}, {OP_MONITOR_OOM, "ss"}, {OP_MONITOR_STDIN, "uu"},
-    {OP_WAIT_AFTER_CREATE, ""}, {OP_CGROUP_BPF, "sb"}, {OP_HOOK_STATE, "sss"},
+    {OP_WAIT_AFTER_CREATE, ""}, {OP_CGROUP_BPF, "sb"}, {OP_HOOK_STATE, "sss"}, {OP_HOST_TOOL, "sbs"}, {OP_EXIT_UNMOUNT, "s"},
     {OP_CGROUP_JOIN, "s"}, {OP_JOIN_NS, "us"}, {OP_NEW_USERNS, "ssu"}, {OP_UNSHARE, "u"},
     {OP_TIMENS_OFFSETS, "s"}, {OP_CGROUP_CLONE_INTO, "s"}, {OP_CGROUPNS, ""}, {OP_SESSION_KEYRING, "s"}, {OP_SETHOSTNAME, "s"}, {OP_SETDOMAINNAME, "s"}, {OP_SYSCTL, "ss"},
     {OP_ROOT_PROPAGATION, "u"}, {OP_ROOTFS, "su"}, {OP_MOUNT, "sssusuuu"}, {OP_MKNOD, "suuuu"},

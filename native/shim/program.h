@@ -30,6 +30,10 @@ enum op_code {
   OP_WAIT_AFTER_CREATE = 9, /* pause after the init exists until the caller says go */
   OP_CGROUP_BPF = 10,       /* str cgroup2 dir, bytes bpf_insn[]: device filter */
   OP_HOOK_STATE = 11,       /* str, str, str: state JSON = a + status + b + pid + c */
+  OP_HOST_TOOL = 12,        /* str file, list argv, str stdin: run on the host, in order, before
+                               the container is made (berthd: its network namespace and veths) */
+  OP_EXIT_UNMOUNT = 13,     /* str path: detached and removed once the process has exited,
+                               before the exit file (the container's network namespace) */
 
   /* stage 1: namespaces and cgroups, in a child of the shim */
   OP_CGROUP_JOIN = 20,   /* str cgroup v1 "tasks" (or cgroup.procs) path: write "0" */

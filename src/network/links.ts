@@ -210,6 +210,25 @@ export function endpointFromInside(spec: EndpointSpec, hostNetns: string): strin
   return [`link add ${spec.containerIf} address ${spec.mac}${mtu} type veth peer name ${spec.hostIf}${mtu} netns ${hostNetns}`, ...containerSideCommands(spec)];
 }
 
+/** The `ip -batch` lines that put an endpoint's host end on its bridge and up. */
+export function hostEndCommands(spec: EndpointSpec): string[] {
+  checkEndpoint(spec);
+  return hostSideCommands(spec);
+}
+
+/**
+ * An endpoint for a namespace that already exists, as three commands for whoever runs them
+ * (berth-shim for berthd): make the pair with its peer sent in, the host end, the inside.
+ */
+export function endpointCommands(spec: EndpointSpec): { argv: string[]; input: string }[] {
+  checkEndpoint(spec);
+  return [
+    { argv: ['ip', ...createPairArgs(spec)], input: '' },
+    { argv: ['ip', '-batch', '-'], input: hostSideCommands(spec).join('\n') + '\n' },
+    { argv: ['nsenter', `--net=${spec.netnsPath}`, '--', 'ip', '-batch', '-'], input: containerSideCommands(spec).join('\n') + '\n' },
+  ];
+}
+
 /** The host end of an endpoint made by endpointFromInside, onto its bridge; on failure the pair goes. */
 export async function attachHostEnd(spec: EndpointSpec, opts: HostNetnsOptions = {}): Promise<void> {
   checkEndpoint(spec);

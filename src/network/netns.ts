@@ -61,7 +61,11 @@ function mountAt(mounts: readonly MountEntry[], path: string): MountEntry | unde
 // Two namespaces created at once in a fresh directory must not both bind it onto itself.
 const dirMutex = new KeyedMutex();
 
+// Directories this process made (or found) shared: a mount stays, so each is checked once.
+const sharedDirs = new Set<string>();
+
 async function ensureSharedDir(dir: string): Promise<void> {
+  if (sharedDirs.has(dir)) return;
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const real = await realpath(dir);
   await dirMutex.run(real, async () => {
@@ -70,6 +74,7 @@ async function ensureSharedDir(dir: string): Promise<void> {
     if (mount === undefined) await runTool(['mount', '--bind', real, real]);
     await runTool(['mount', '--make-shared', real]);
   });
+  sharedDirs.add(dir);
 }
 
 /** Whether a network namespace is mounted at `path`. */
@@ -89,19 +94,41 @@ async function createMountTarget(path: string): Promise<void> {
   }
 }
 
+/** A command line with what it reads on stdin, for whoever runs it (berthd, or berth-shim for it). */
+export interface ToolCommand {
+  argv: string[];
+  input: string;
+}
+
+/**
+ * What createNetns runs once the file is there: unshare binds a new namespace at `path`,
+ * then ip brings `lo` up and runs the `inside` batch lines in it (an endpoint made from
+ * the inside), all in one process.
+ */
+export function netnsCommand(path: string, inside: readonly string[] = []): ToolCommand {
+  return { argv: ['unshare', `--net=${path}`, 'ip', '-batch', '-'], input: ['link set lo up', ...inside].join('\n') + '\n' };
+}
+
+/**
+ * The namespace file's directory made a shared mount (once) and the empty file created, so
+ * netnsCommand can bind the namespace there. Fails with a conflict if one is already there.
+ */
+export async function prepareNetns(path: string): Promise<void> {
+  await ensureSharedDir(dirname(path));
+  if (await netnsExists(path)) throw conflict(`network namespace ${path} already exists`);
+  await createMountTarget(path);
+}
+
 /**
  * Creates a new network namespace and binds it at `path` (its directory is created and
  * made a shared mount), with `lo` up and then `inside` (ip batch lines) run in it. Fails
  * with a conflict if one is already there.
  */
 export async function createNetns(path: string, inside: readonly string[] = []): Promise<void> {
-  await ensureSharedDir(dirname(path));
-  if (await netnsExists(path)) throw conflict(`network namespace ${path} already exists`);
-  await createMountTarget(path);
+  await prepareNetns(path);
   try {
-    // One process: unshare binds the new namespace at `path`, then runs ip inside it, with
-    // the caller's commands (an endpoint made from the inside) after bringing lo up.
-    await runTool(['unshare', `--net=${path}`, 'ip', '-batch', '-'], { input: ['link set lo up', ...inside].join('\n') + '\n' });
+    const { argv, input } = netnsCommand(path, inside);
+    await runTool(argv, { input });
   } catch (err) {
     await removeNetns(path).catch(() => undefined);
     throw err;
@@ -139,6 +166,7 @@ export async function removeNetns(path: string): Promise<void> {
  * uninstall; the daemon leaves it in place, as `ip netns` leaves /run/netns). Idempotent.
  */
 export async function releaseNetnsDir(dir: string): Promise<void> {
+  sharedDirs.delete(dir);
   let real: string;
   try {
     real = await realpath(dir);

@@ -13,7 +13,8 @@ import { deviceRules } from './devices-default.js';
 import { runHooks } from './hooks.js';
 import { CLONE_NEW } from './linux-constants.js';
 import { namespaceSet } from './plan-namespaces.js';
-import { planCreate, planExec, type CgroupPlan, type MonitorOptions, type SeccompProgram } from './plan.js';
+import { planCreate, planExec, type CgroupPlan, type HostTool, type MonitorOptions, type SeccompProgram } from './plan.js';
+export type { HostTool } from './plan.js';
 import type { ShimModeName } from './program.js';
 import { spawnShim, type ShimSession } from './shim.js';
 import { StateStore, isAlive, ociState, pidStartTime, statusOf, validateId, type ContainerRecord } from './state.js';
@@ -43,6 +44,10 @@ export interface CreateOptions {
   loopbackUp?: boolean;
   /** Mount the root filesystem (a snapshot) inside the container's mount namespace. */
   rootfsMounts?: readonly RootfsMount[];
+  /** Host programs the shim runs before it makes the container (berthd's network namespace and veths). */
+  hostTools?: readonly HostTool[];
+  /** Unmounted and removed by the monitor when the process exits (the network namespace). */
+  exitUnmounts?: readonly string[];
   /** The bundle's config.json, already parsed (and validated) by the caller. */
   spec?: Spec;
 }
@@ -172,6 +177,7 @@ export class Runtime {
         cgroup: cgroupPlan, seccomp, monitor, host: this.host, warn: this.warn,
         execFifo: o.startImmediately ? undefined : this.store.fifo(id), noPivot: o.noPivot ?? false, noNewKeyring: o.noNewKeyring,
         waitAfterCreate: o.onCreated !== undefined, loopbackUp: o.loopbackUp, rootfsMounts: o.rootfsMounts,
+        hostTools: o.hostTools, exitUnmounts: o.exitUnmounts,
       });
       const hookState = (p: number, status: State['status']): State => ({ ...ociState(this.recordStub(id, bundle, rootfs, spec, p), status), pid: p });
       const session = await spawnShim({

@@ -36,6 +36,10 @@ export interface CgroupPlan {
 
 interface CommonRequest {
   mode: ShimModeName;
+  /** Host programs the shim runs, in order, before it makes the container (berthd's network wiring). */
+  hostTools?: readonly HostTool[];
+  /** Paths the monitor unmounts and removes when the process has exited (a network namespace). */
+  exitUnmounts?: readonly string[];
   /** Where the shim keeps shim.pid/exit/oom/sockets (monitor mode). */
   stateDir?: string;
   preserveFds: number;
@@ -62,6 +66,13 @@ export interface CreateRequest extends CommonRequest {
   /** Bring "lo" up in a new network namespace (berthd's default; runc leaves it to CNI). */
   loopbackUp?: boolean;
   rootfsMounts?: readonly RootfsMount[];
+}
+
+/** A host program run by the shim: an absolute file, its argv and what it reads on stdin. */
+export interface HostTool {
+  file: string;
+  argv: readonly string[];
+  input: string;
 }
 
 export interface ExecRequest extends CommonRequest {
@@ -93,6 +104,8 @@ function shimConfig(req: CommonRequest, process: Process): ProgramOp[] {
     ops.push({ op: 'MONITOR_OOM', args: [m.oomV1MemoryDir ?? '', m.oomV2Dir ?? ''], what: 'watching for OOM kills' });
     ops.push({ op: 'MONITOR_STDIN', args: [m.stdin ? 1 : 0, m.stdinOnce ? 1 : 0], what: 'holding stdin' });
   }
+  for (const t of req.hostTools ?? []) ops.push({ op: 'HOST_TOOL', args: [t.file, { list: [...t.argv] }, t.input], what: `running ${t.argv.join(' ')}` });
+  for (const path of req.exitUnmounts ?? []) ops.push({ op: 'EXIT_UNMOUNT', args: [path], what: `unmounting ${path} at exit` });
   if (req.cgroup.deviceFilter) {
     const f = req.cgroup.deviceFilter;
     ops.push({ op: 'CGROUP_BPF', args: [f.dir, f.program], what: `attaching the device filter to ${f.dir}` });

@@ -2,6 +2,7 @@
 // failures become typed errors. Never used for anything inside a container's rootfs (DESIGN §6).
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { BerthError, unavailable, internal, errnoCode } from './errors.js';
+import { accessSync, constants as fsConstants } from 'node:fs';
 
 export interface ToolResult {
   stdout: string;
@@ -74,4 +75,23 @@ export function runTool(argv: readonly string[], opts: RunToolOptions = {}): Pro
 /** Start a host tool with streams wired by the caller (for pipelines such as `zstd -dc`). */
 export function spawnTool(argv: readonly string[], opts: SpawnOptions & { env?: Record<string, string> } = {}): ChildProcess {
   return spawn(argv[0]!, argv.slice(1), { ...opts, env: { ...TOOL_ENV, ...opts.env } });
+}
+
+const toolPaths = new Map<string, string>();
+
+/** The absolute path of a host tool, found on the tools' PATH (for programs that exec it without a PATH search). */
+export function toolPath(name: string): string {
+  const known = toolPaths.get(name);
+  if (known) return known;
+  for (const dir of TOOL_ENV.PATH.split(':')) {
+    const path = `${dir}/${name}`;
+    try {
+      accessSync(path, fsConstants.X_OK);
+      toolPaths.set(name, path);
+      return path;
+    } catch {
+      // not in this directory
+    }
+  }
+  throw unavailable(`${name} is not installed on this host`);
 }

@@ -254,7 +254,7 @@ export class ContainerManager {
       const logOpts = { ...this.o.config.logOpts, ...(rec.HostConfig.LogConfig?.Config ?? {}) };
       const logDriver = rec.HostConfig.LogConfig?.Type || this.o.config.logDriver;
       const created = await this.o.runtime.create(id, {
-        bundle, spec, mode: 'monitor', loopbackUp: true, rootfsMounts: mounts,
+        bundle, spec, mode: 'monitor', loopbackUp: true, rootfsMounts: mounts, hostTools: network.hostTools, exitUnmounts: network.exitUnmounts,
         monitor: {
           logPath: logDriver === 'none' ? undefined : rec.LogPath,
           logMaxSize: logOpts['max-size'] ? parseSize(logOpts['max-size']) : DEFAULT_LOG_MAX_SIZE,

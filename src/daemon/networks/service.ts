@@ -16,8 +16,10 @@ import { conflict, forbidden, invalidArgument, isBerthError, notFound, unavailab
 import {
   allocateAddress, chooseSubnet, contains, DEFAULT_ADDRESS_POOLS, defaultGateway, hostSubnets, macFromIp, overlaps, parseCidr, validateNetworkIpam,
 } from '../../network/ipam.js';
-import { attachEndpoint, attachHostEnd, detachEndpoint, endpointFromInside, ensureBridge, removeBridge, type EndpointSpec } from '../../network/links.js';
-import { createNetns, removeNetns } from '../../network/netns.js';
+import { attachEndpoint, detachEndpoint, endpointCommands, endpointFromInside, ensureBridge, hostEndCommands, removeBridge, type EndpointSpec } from '../../network/links.js';
+import { netnsCommand, prepareNetns, removeNetns, type ToolCommand } from '../../network/netns.js';
+import { toolPath } from '../../util/host-tool.js';
+import type { HostTool } from '../../runtime/container.js';
 import type { FirewallState, NatBackend } from '../../network/nat/index.js';
 import type { DnsServer } from '../../network/dns/index.js';
 import { NetworkStore, PREDEFINED, type NetworkRecord } from '../../network/store.js';
@@ -49,6 +51,10 @@ export interface AttachResult {
   netns?: string;
   /** Addresses for /etc/hosts (first network first). */
   addresses: string[];
+  /** What berth-shim runs before it makes the container: the namespace and its veth pairs. */
+  hostTools: HostTool[];
+  /** What its monitor unmounts when the container exits: the namespace. */
+  exitUnmounts: string[];
   /** The nameserver for /etc/resolv.conf: a user-defined network's gateway. */
   nameserver?: string;
 }
@@ -267,16 +273,21 @@ export class NetworkService {
   /** At start: the container's namespace with an endpoint on each of its networks, its ports published. */
   async attach(rec: ContainerRecord): Promise<AttachResult> {
     const mode = primaryMode(rec.HostConfig.NetworkMode);
-    if (mode.startsWith('container:')) return { netns: this.sharedNamespace(mode.slice('container:'.length)), addresses: [] };
-    if (!rec.Networks) return { addresses: [] };
+    if (mode.startsWith('container:')) return { netns: this.sharedNamespace(mode.slice('container:'.length)), addresses: [], hostTools: [], exitUnmounts: [] };
+    if (!rec.Networks) return { addresses: [], hostTools: [], exitUnmounts: [] };
     const netns = join(this.netnsDir, rec.ID);
-    const [first, ...others] = Object.keys(rec.Networks);
+    const commands: ToolCommand[] = [];
     try {
-      if (first === undefined) await createNetns(netns);
-      else await this.connectEndpoint(rec, first, 'eth0', netns);
+      await prepareNetns(netns);
       rec.NetnsPath = netns;
-      let index = 1;
-      for (const netId of others) await this.connectEndpoint(rec, netId, `eth${index++}`);
+      const netIds = Object.keys(rec.Networks);
+      if (netIds.length === 0) commands.push(netnsCommand(netns));
+      netIds.forEach((netId, index) => {
+        const spec = this.allocateEndpoint(rec, netId, `eth${index}`, netns);
+        // The first endpoint is made with the namespace, from inside it; the others join it after.
+        if (index === 0) commands.push(netnsCommand(netns, endpointFromInside(spec, `/proc/${process.pid}/ns/net`)), { argv: ['ip', '-batch', '-'], input: hostEndCommands(spec).join('\n') + '\n' });
+        else commands.push(...endpointCommands(spec));
+      });
       const exposed = Object.keys(rec.Config.ExposedPorts ?? {});
       const wanted = wantedPorts(rec.HostConfig, exposed);
       if (wanted.length > 0 && !this.nat) throw unavailable('publishing ports needs firewall rules, and this daemon has none (--iptables=false, or neither nft nor iptables works)');
@@ -286,11 +297,17 @@ export class NetworkService {
       await this.detach(rec);
       throw err;
     }
-    return this.attachResult(rec, netns);
+    for (const netId of Object.keys(rec.Networks)) this.emitEndpoint(rec, netId, 'connect');
+    return {
+      ...this.attachResult(rec, netns),
+      // berth-shim runs them before it makes the container, and unmounts the namespace when it exits.
+      hostTools: commands.map((c) => ({ file: toolPath(c.argv[0]!), argv: c.argv, input: c.input })),
+      exitUnmounts: [netns],
+    };
   }
 
   /** Docker's containers on a user-defined network use its embedded DNS: here, the first such network's gateway. */
-  private attachResult(rec: ContainerRecord, netns: string): AttachResult {
+  private attachResult(rec: ContainerRecord, netns: string): Pick<AttachResult, 'netns' | 'addresses' | 'nameserver'> {
     const eps = Object.entries(rec.Networks ?? {}).filter(([, ep]) => ep.IPAddress);
     const user = eps.map(([id]) => this.store.tryFind(id)).find((n): n is NetworkRecord => n !== undefined && !isDefaultBridge(n));
     return { netns, addresses: eps.map(([, ep]) => ep.IPAddress!), nameserver: user?.IPAM.Config[0]!.Gateway };
@@ -320,15 +337,15 @@ export class NetworkService {
   }
 
   /**
-   * An endpoint on the network, named ifName inside the container. With `create`, the
-   * container's namespace is made at that path in the same process as the endpoint.
+   * An address on the network for the container's endpoint ifName, recorded in its record
+   * (without an await between allocation and recording, so no other start takes it), and the
+   * endpoint to make.
    */
-  private async connectEndpoint(rec: ContainerRecord, netId: string, ifName: string, create?: string): Promise<void> {
+  private allocateEndpoint(rec: ContainerRecord, netId: string, ifName: string, netns: string): EndpointSpec {
     const ep = rec.Networks![netId]!;
     const net = this.store.tryFind(netId);
     if (!net) throw notFound(`network ${netId} not found`);
     const { Subnet, Gateway, IPRange } = net.IPAM.Config[0]!;
-    // Allocation and recording happen without an await between them: no other start can take the address.
     const ip = allocateAddress({ subnet: Subnet!, ipRange: IPRange, gateway: Gateway!, used: this.usedAddresses(net.Id, rec.ID), preferred: ep.IPAMConfig?.IPv4Address });
     const prefix = parseCidr(Subnet!).prefix;
     const hasRoute = Object.values(rec.Networks!).some((other) => other !== ep && other.Gateway);
@@ -336,25 +353,27 @@ export class NetworkService {
       EndpointID: randomBytes(32).toString('hex'), IPAddress: ip, IPPrefixLen: prefix, Gateway: net.Internal ? '' : Gateway,
       MacAddress: macFromIp(ip), HostIf: `veth${randomBytes(4).toString('hex').slice(0, 7)}`, IfName: ifName,
     });
-    const spec: EndpointSpec = {
-      bridge: net.bridge!, netnsPath: create ?? rec.NetnsPath!, hostIf: ep.HostIf!, containerIf: ifName, address: `${ip}/${prefix}`,
+    return {
+      bridge: net.bridge!, netnsPath: netns, hostIf: ep.HostIf!, containerIf: ifName, address: `${ip}/${prefix}`,
       gateway: net.Internal || hasRoute ? undefined : Gateway, mac: ep.MacAddress!, mtu: net.mtu, hairpin: true,
     };
+  }
+
+  /** `network connect` of a running container: the endpoint is made now, by berthd. */
+  private async connectEndpoint(rec: ContainerRecord, netId: string, ifName: string): Promise<void> {
+    const spec = this.allocateEndpoint(rec, netId, ifName, rec.NetnsPath!);
     try {
-      if (create) {
-        await createNetns(create, endpointFromInside(spec, `/proc/${process.pid}/ns/net`));
-        await attachHostEnd(spec).catch(async (err: unknown) => {
-          await removeNetns(create).catch(() => undefined);
-          throw err;
-        });
-      } else {
-        await attachEndpoint(spec);
-      }
+      await attachEndpoint(spec);
     } catch (err) {
-      clearEndpoint(ep);
+      clearEndpoint(rec.Networks![netId]!);
       throw err;
     }
-    this.o.events.emit('network', 'connect', net.Id, { container: rec.ID, name: net.Name, type: 'bridge' });
+    this.emitEndpoint(rec, netId, 'connect');
+  }
+
+  private emitEndpoint(rec: ContainerRecord, netId: string, action: 'connect' | 'disconnect'): void {
+    const net = this.store.tryFind(netId);
+    if (net) this.o.events.emit('network', action, net.Id, { container: rec.ID, name: net.Name, type: 'bridge' });
   }
 
   private async disconnectEndpoint(rec: ContainerRecord, netId: string): Promise<void> {
@@ -368,8 +387,7 @@ export class NetworkService {
     const ep = rec.Networks?.[netId];
     if (!ep?.HostIf) return;
     clearEndpoint(ep);
-    const net = this.store.tryFind(netId);
-    if (net) this.o.events.emit('network', 'disconnect', net.Id, { container: rec.ID, name: net.Name, type: 'bridge' });
+    this.emitEndpoint(rec, netId, 'disconnect');
   }
 
   /** Addresses of running endpoints on the network, and static ones other containers asked for. */
