@@ -199,8 +199,8 @@ function containerSideCommands(spec: EndpointSpec): string[] {
 /**
  * The same endpoint made from inside a namespace being created (createNetns's `inside`
  * lines): the pair is added there with its host end sent to `hostNetns` (a path to the
- * host's namespace), so namespace, pair and addresses take one process; attachHostEnd then
- * puts the host end on the bridge. Saves two processes on the first endpoint of a start.
+ * host's namespace), so namespace, pair and addresses take one process; hostEndCommands
+ * then put the host end on the bridge. Saves two processes on the first endpoint of a start.
  */
 export function endpointFromInside(spec: EndpointSpec, hostNetns: string): string[] {
   checkEndpoint(spec);
@@ -227,17 +227,6 @@ export function endpointCommands(spec: EndpointSpec): { argv: string[]; input: s
     { argv: ['ip', '-batch', '-'], input: hostSideCommands(spec).join('\n') + '\n' },
     { argv: ['nsenter', `--net=${spec.netnsPath}`, '--', 'ip', '-batch', '-'], input: containerSideCommands(spec).join('\n') + '\n' },
   ];
-}
-
-/** The host end of an endpoint made by endpointFromInside, onto its bridge; on failure the pair goes. */
-export async function attachHostEnd(spec: EndpointSpec, opts: HostNetnsOptions = {}): Promise<void> {
-  checkEndpoint(spec);
-  try {
-    await runIpBatch(hostSideCommands(spec), opts);
-  } catch (err) {
-    await deleteLink(spec.hostIf, opts).catch(() => undefined);
-    throw err;
-  }
 }
 
 /**

@@ -127,6 +127,13 @@ function networkWorkflow(cli: DockerCli, tag: string): void {
     assert.match(shared, /hello from a container/);
     assert.match(shared, new RegExp(`inet ${srvIp.replace(/\./g, '\\.')}/`), 'the same interface and address');
 
+    if (tag !== 'dk') {
+      // Two networks at create (docker 20.10's CLI takes one --network): eth0 and eth1, names on both.
+      const both = cli.ok(['run', '--rm', '--network', net('front'), '--network', net('side'), 'netbox', 'sh', '-c', 'ip -4 -o addr show; timeout 5 wget -qO- http://svc/']);
+      assert.match(both, /eth0\s+inet /);
+      assert.match(both, new RegExp(`eth1\\s+inet ${address(0, 2).replace(/\./g, '\\.').replace(/2$/, '\\d+')}/24`));
+      assert.match(both, /hello from a container/);
+    }
     const busy = cli.run(['network', 'rm', net('front')]);
     assert.notEqual(busy.code, 0);
     assert.match(busy.err, /has active endpoints/);
