@@ -80,6 +80,7 @@ export class NetworkService {
     this.ensureSpecial('host', 'host');
     this.ensureSpecial('none', 'null');
     if (cfg.bridge !== 'none') await this.ensureDefaultBridge();
+    else this.dropDefaultBridge();
     for (const net of this.bridgeNetworks()) await this.ensureBridgeLink(net);
     if (cfg.iptables) {
       try {
@@ -124,6 +125,12 @@ export class NetworkService {
     };
     if (existing?.bridge && existing.bridge !== cfg.bridge) await removeBridge(existing.bridge).catch(() => undefined);
     this.store.save(rec);
+  }
+
+  /** --bridge=none: no default bridge network (containers without --network get none of their own, as with dockerd). */
+  private dropDefaultBridge(): void {
+    const existing = this.store.byName('bridge');
+    if (existing?.Driver === 'bridge') this.store.delete(existing.Id);
   }
 
   /** A subnet from the daemon's pools that neither the host nor another network uses. */
@@ -241,6 +248,7 @@ export class NetworkService {
     const mode = networkDisabled ? 'none' : primaryMode(hc.NetworkMode);
     if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) return undefined;
     const configs = networking?.EndpointsConfig ?? {};
+    if (mode === 'default' && !this.store.byName('bridge')) return undefined;
     const primary = this.store.find(mode === 'default' ? 'bridge' : mode);
     const out: Record<string, ContainerEndpoint> = {};
     const add = (net: NetworkRecord, cfg: EndpointSettings | null | undefined): void => {
