@@ -66,6 +66,9 @@ class FakeHost {
     }
     // bridge-nf-call-iptables is per namespace; icc=false relies on bridged traffic being filtered.
     await this.exec(this.host, ['sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1']);
+    // A new namespace inherits ip_forward from the host's (devconf_inherit_init_net=0), which a
+    // running dockerd or berthd has turned on: the test starts the fake host from off.
+    await this.exec(this.host, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']);
     for (const [bridge, gateway] of [['br-a', '10.88.1.1'], ['br-b', '10.88.2.1'], ['br-i', '10.88.3.1']] as const) {
       await this.ip(this.host, 'link', 'add', bridge, 'type', 'bridge');
       await this.ip(this.host, 'addr', 'add', `${gateway}/24`, 'dev', bridge);
