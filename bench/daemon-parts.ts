@@ -1,7 +1,6 @@
-// Pieces of the daemon benchmark (bench/daemon.ts) that bench/network.ts uses too, with the
+// Pieces the daemon and network benchmarks (bench/daemon.ts, bench/network.ts) share, with the
 // container's arguments as a parameter: the busybox image for `docker import`, the clients'
 // environment, and one round of N parallel `docker run -d` followed by one `docker rm -f`.
-// (daemon.ts keeps its own copies, unchanged; it can move to these.)
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';

@@ -27,24 +27,23 @@
 // /run would hold them by default); both daemons are stopped by pid (berthd's containers,
 // which outlive it on purpose, are then killed through berth-runtime), mounts unmounted and the
 // directory removed on success, failure, Ctrl-C or SIGTERM. Timings are printed, never asserted.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { BUSYBOX, DOCKER_CLI, dockerArgv, firstLine, importImage, makeBusyboxTar, makeClientEnv, parallelRound, type BenchDaemon, type ParallelLine } from './daemon-parts.js';
 import { BERTH_JS, startBerthd, stopAllBerthds, stopBerthd, type BerthdState } from './berthd.js';
 import {
   addNote, cgroupParents, checkAborted, fmtMs, gitState, killLiveChildren, loadAverage1, mountPrivateTarget, waitForQuietCpu, pairedRatio, parseFlags, readFileSafe, removeNewCgroupParents, removeWork, run,
   runBenchMain, stats, timedChild, uptime, type Stats, type TimedResult,
 } from './common.js';
 import { ensureDockerd, startDockerd, stopAllDockerds, stopDockerd, type DockerdState } from './dockerd.js';
-import { createContainers, engineRequest, listAllContainers, removeContainers } from './engine.js';
+import { createContainers, engineRequest, removeContainers } from './engine.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const BUSYBOX = '/bin/busybox';
 const IMAGE = 'busybox';
 /** The client both daemons are driven with: Debian docker.io's, API 1.41 like the dockerd. */
-const DOCKER_CLI = '/usr/bin/docker';
 const LOAD_WARN = 2.5;
 const TARGET = { run: 0.25, parallel: 0.25, rssMiB: 60 };
 
@@ -133,11 +132,7 @@ const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res
 // ---------------------------------------------------------------- the daemons and the clients
 
 /** One daemon under test, as the parts see it. */
-interface Daemon {
-  name: 'berthd' | 'dockerd';
-  socket: string;
-  host: string;
-  pid: number;
+interface Daemon extends BenchDaemon {
   /** Processes that belong to it besides its own tree (dockerd: a containerd that is not its child). */
   extraPids: () => number[];
 }
@@ -159,44 +154,13 @@ function dockerDaemon(d: DockerdState): Daemon {
 
 let clientEnv: NodeJS.ProcessEnv = process.env;
 
-/** The clients' environment: a config dir of their own (no ~/.docker), no inherited daemon address. */
-function makeClientEnv(dir: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_CONFIG: dir, BERTH_NO_AUTOSTART: '1' };
-  for (const k of ['DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_API_VERSION', 'BERTH_HOST']) delete env[k];
-  return env;
-}
-
-const dockerArgv = (d: Daemon, args: string[]): string[] => [DOCKER_CLI, '-H', d.host, ...args];
 const berthArgv = (d: Daemon, args: string[]): string[] => [process.execPath, BERTH_JS, '-H', d.host, ...args];
 
 function timed(argv: string[], keepStdout = false, timeoutS = 300): Promise<TimedResult> {
   return timedChild(argv, timeoutS, { keepStdout, env: clientEnv });
 }
 
-const firstLine = (r: { status: number | null; stderr: string; stdout: string }): string =>
-  `exit ${r.status ?? 'signal'}: ${(r.stderr || r.stdout).trim().split('\n')[0]?.slice(0, 200) ?? ''}`;
-
 // ---------------------------------------------------------------- the image
-
-/** busybox-static and its applets as symlinks in /bin, plus passwd/group: a tar for `docker import`. */
-function makeBusyboxTar(dir: string): string {
-  const rootfs = join(dir, 'rootfs');
-  for (const d of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev']) mkdirSync(join(rootfs, d), { recursive: true });
-  copyFileSync(BUSYBOX, join(rootfs, 'bin/busybox'));
-  const applets = run([BUSYBOX, '--list']).stdout.split('\n').filter((a) => a && a !== 'busybox');
-  for (const a of applets) symlinkSync('busybox', join(rootfs, 'bin', a));
-  writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
-  writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\nnobody:x:65534:\n');
-  const tar = join(dir, 'busybox.tar');
-  const r = run(['tar', '--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', tar, '.']);
-  if (r.status !== 0) throw new Error(`tar of the busybox rootfs: ${r.stderr.trim()}`);
-  return tar;
-}
-
-function importImage(d: Daemon, tar: string): void {
-  const r = run(dockerArgv(d, ['import', tar, `${IMAGE}:latest`]), { env: clientEnv });
-  if (r.status !== 0) throw new Error(`docker import into ${d.name}: ${firstLine(r)}`);
-}
 
 // ---------------------------------------------------------------- RSS
 
@@ -291,48 +255,6 @@ async function alternate(lines: Line[], warmup: number, iterations: number, what
 
 // ---------------------------------------------------------------- part 2: parallel run -d, then rm -f
 
-interface ParallelLine {
-  daemon: Daemon;
-  total: number[];
-  runPhase: number[];
-  rmPhase: number[];
-  failures: string[];
-}
-
-/** n × `run -d … sleep 60` at once, then one `rm -f` of them; anything left afterwards is removed (untimed). */
-async function parallelRound(l: ParallelLine, n: number): Promise<string> {
-  const d = l.daemon;
-  const t0 = performance.now();
-  const runs = await Promise.all(Array.from({ length: n }, () => timed(dockerArgv(d, ['run', '-d', '--network', 'none', IMAGE, 'sleep', '60']), true)));
-  const t1 = performance.now();
-  const ids = runs.filter((r) => r.status === 0).map((r) => r.stdout.trim()).filter(Boolean);
-  const failed = runs.filter((r) => r.status !== 0);
-  const rm = ids.length ? await timed(dockerArgv(d, ['rm', '-f', ...ids]), true) : undefined;
-  const t2 = performance.now();
-  let left: string[] = [];
-  let tidyError: string | undefined;
-  try {
-    left = await listAllContainers(d.socket);
-    if (left.length) await removeContainers(d.socket, left, 8);
-  } catch (err) {
-    checkAborted();
-    tidyError = (err as Error).message;
-  }
-  let wrong: string | undefined;
-  if (failed.length) wrong = `${failed.length}/${n} run -d failed (${firstLine(failed[0]!)})`;
-  else if (rm && rm.status !== 0) wrong = `rm -f failed (${firstLine(rm)})`;
-  else if (left.length) wrong = `${left.length} container(s) still listed after rm -f`;
-  else if (tidyError) wrong = `listing/removing what was left: ${tidyError}`;
-  if (wrong) {
-    l.failures.push(wrong);
-    return `${d.name} FAILED: ${wrong}`;
-  }
-  l.total.push(t2 - t0);
-  l.runPhase.push(t1 - t0);
-  l.rmPhase.push(t2 - t1);
-  return `${d.name} ${fmtMs(t2 - t0)} ms (run -d ${fmtMs(t1 - t0)}, rm -f ${fmtMs(t2 - t1)})`;
-}
-
 async function parallelPart(o: Options, daemons: Daemon[]): Promise<ParallelLine[]> {
   const lines = daemons.map((daemon): ParallelLine => ({ daemon, total: [], runPhase: [], rmPhase: [], failures: [] }));
   for (let i = 0; i < o.rounds; i++) {
@@ -342,7 +264,7 @@ async function parallelPart(o: Options, daemons: Daemon[]): Promise<ParallelLine
       checkAborted();
       // Each round starts on an idle machine: the last one's background clean-up is not timed.
       await waitForQuietCpu();
-      shown.push(await parallelRound(l, o.parallel));
+      shown.push(await parallelRound(l, o.parallel, ['--network', 'none', IMAGE, 'sleep', '60'], clientEnv));
     }
     process.stderr.write(`  round ${i + 1}/${o.rounds}: ${shown.join('; ')}   (load ${loadAverage1().toFixed(2)})\n`);
   }
@@ -462,7 +384,6 @@ async function main(o: Options): Promise<number> {
   mkdirSync(o.data, { recursive: true });
   work = mkdtempSync(join(o.data, 'daemon-'));
   clientEnv = makeClientEnv(join(work, 'client-config'));
-  mkdirSync(join(work, 'client-config'));
   const tar = makeBusyboxTar(join(work, 'image'));
   // Exec roots (runtime state, sockets, bundles) live on tmpfs, as by default under /run: file
   // creation there costs a twentieth of what it costs on this disk's ext4. Data roots stay on disk.
@@ -472,7 +393,8 @@ async function main(o: Options): Promise<number> {
   // berthd
   // As dockerd here (--bridge=none --iptables=false): these runs use --network none, and the
   // daemon leaves no bridge or firewall table behind.
-  const berthd = await startBerthd(join(work, 'berthd'), notes, join(execBase, 'berthd'), { bridge: 'none', iptables: false });
+  const berthConfig = { bridge: 'none', iptables: false };
+  const berthd = await startBerthd(join(work, 'berthd'), notes, join(execBase, 'berthd'), berthConfig);
   const b = berthDaemon(berthd);
   const berthVersion = (await engineRequest(b.socket, 'GET', '/version')).body;
   const berthVersionLine = (() => {
@@ -508,7 +430,7 @@ async function main(o: Options): Promise<number> {
   const header = [
     `berth daemon benchmark — ${new Date().toISOString()}`,
     `machine: ${cpus().length} CPU (${cpus()[0]?.model.trim() ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, node ${process.version}`,
-    `berth: ${gitState(REPO)}; berthd ${berthVersionLine}, ${berthd.dir} (daemon.json {})`,
+    `berth: ${gitState(REPO)}; berthd ${berthVersionLine}, ${berthd.dir} (daemon.json ${JSON.stringify(berthConfig)})`,
     `dockerd: ${dk ? `${dockerVersion}, private (bench/dockerd.ts: no bridge, no iptables)` : dockerNote}`,
     `client: ${DOCKER_CLI} ${run([DOCKER_CLI, '--version']).stdout.trim()}; berth CLI: node ${BERTH_JS}`,
     `image: ${IMAGE}:latest = ${BUSYBOX} (${run([BUSYBOX]).stdout.split('\n')[0]?.replace(/ multi-call binary.*/, '').trim() ?? ''}) + applet symlinks, docker import'ed into each daemon`,
@@ -520,7 +442,7 @@ async function main(o: Options): Promise<number> {
   if (o.settleS) await sleep(o.settleS * 1000);
   const rssStart = new Map(daemons.map((d) => [d.name, readRss(d)]));
 
-  for (const d of daemons) importImage(d, tar);
+  for (const d of daemons) importImage(d, tar, `${IMAGE}:latest`, clientEnv);
 
   // part 1: run --rm … true
   let runLines: Line[] = [];
