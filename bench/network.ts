@@ -272,14 +272,31 @@ async function runPart(lines: Line[], warmup: number, iterations: number, log: L
 
 // ---------------------------------------------------------------- part 2: parallel run -d, then rm -f
 
+/** veth interfaces on the host: each running container on a bridge has one, for either daemon. */
+function vethCount(): number {
+  return run(['ip', '-o', 'link', 'show', 'type', 'veth']).stdout.split('\n').filter(Boolean).length;
+}
+
+/**
+ * Waits (≤ 30 s) until the veths of the previous round are gone: a namespace's veths go when
+ * the kernel has torn it down, work the daemon that removed the containers does not wait for
+ * and that would otherwise be timed in the other daemon's round.
+ */
+async function waitForTeardown(baseline: number): Promise<void> {
+  const deadline = performance.now() + 30_000;
+  while (vethCount() > baseline && performance.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+}
+
 async function parallelPart(o: Options, daemons: BenchDaemon[], log: LogReader, berthTimes: StartTimes): Promise<ParallelLine[]> {
   const lines = daemons.map((daemon): ParallelLine => ({ daemon, total: [], runPhase: [], rmPhase: [], failures: [] }));
   const runArgs = ['--pull', 'never', IMAGE, 'sleep', '300'];
+  const baseline = vethCount();
   for (let i = 0; i < o.rounds; i++) {
     const order = i % 2 === 0 ? lines : [...lines].reverse();
     const shown: string[] = [];
     for (const l of order) {
       checkAborted();
+      await waitForTeardown(baseline);
       await waitForQuietCpu();
       log.collect(newStartTimes());
       const before = l.failures.length;
