@@ -34,7 +34,8 @@ interface Span {
 const OCTET = /^(0|[1-9][0-9]{0,2})$/;
 const PREFIX = /^(0|[1-9][0-9]?)$/;
 
-function tryParseIpv4(text: string): number | undefined {
+/** Dotted-quad IPv4 → uint32, or undefined when it is not one. */
+export function tryParseIpv4(text: string): number | undefined {
   const parts = text.split('.');
   if (parts.length !== 4) return undefined;
   let value = 0;

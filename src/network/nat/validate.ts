@@ -3,6 +3,7 @@
 // parsed numbers, so nothing a caller passes can inject rules, comments or wildcards.
 import { conflict, invalidArgument } from '../../util/errors.js';
 import type { FirewallNetwork, FirewallState, PortMapping } from './types.js';
+import { tryParseIpv4, uint32ToIpv4 } from '../ipam.js';
 
 /** A state whose every field is known to be safe to print into a ruleset. */
 export interface ValidState {
@@ -27,7 +28,6 @@ export interface ValidPort extends PortMapping {
 const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 // Leaves room for the longest suffix ('-POSTROUTING') within iptables' 28-character chain names.
 const BACKEND_NAME = /^[A-Za-z][A-Za-z0-9_]{0,15}$/;
-const DECIMAL_OCTET = /^(0|[1-9][0-9]{0,2})$/;
 
 export function validateBackendName(name: string): string {
   if (!BACKEND_NAME.test(name)) {
@@ -41,26 +41,8 @@ export function validateInterfaceName(name: string): string {
   return name;
 }
 
-/** Parses a dotted-quad IPv4 address into a 32-bit unsigned number, or undefined. */
-export function parseIPv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const part of parts) {
-    if (!DECIMAL_OCTET.test(part)) return undefined;
-    const octet = Number(part);
-    if (octet > 255) return undefined;
-    value = value * 256 + octet;
-  }
-  return value;
-}
-
-export function formatIPv4(value: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
-}
-
 function requireIPv4(text: string, what: string): number {
-  const value = parseIPv4(text);
+  const value = tryParseIpv4(text);
   if (value === undefined) throw invalidArgument(`${what} ${JSON.stringify(text)} is not an IPv4 address`);
   return value;
 }
@@ -72,7 +54,7 @@ interface ParsedSubnet {
 
 function parseSubnet(text: string): ParsedSubnet {
   const match = /^([0-9.]+)\/(0|[1-9][0-9]?)$/.exec(text);
-  const address = match ? parseIPv4(match[1]!) : undefined;
+  const address = match ? tryParseIpv4(match[1]!) : undefined;
   const prefix = match ? Number(match[2]) : NaN;
   if (address === undefined || !(prefix <= 32)) throw invalidArgument(`subnet ${JSON.stringify(text)} is not an IPv4 CIDR`);
   const size = 2 ** (32 - prefix);
@@ -92,14 +74,14 @@ function requirePort(port: number, what: string): number {
 function validateNetwork(net: FirewallNetwork): { valid: ValidNetwork; parsed: ParsedSubnet } {
   validateInterfaceName(net.bridge);
   const parsed = parseSubnet(net.subnet);
-  const subnet = `${formatIPv4(parsed.network)}/${parsed.prefix}`;
+  const subnet = `${uint32ToIpv4(parsed.network)}/${parsed.prefix}`;
   return { valid: { bridge: net.bridge, subnet, internal: net.internal === true, icc: net.icc === true }, parsed };
 }
 
 function canonicalHostIp(hostIp: string): string {
   if (hostIp === '' || hostIp === '0.0.0.0') return '';
   // IPv6 publishing (e.g. '::') is not handled: both backends manage IPv4 tables only.
-  return formatIPv4(requireIPv4(hostIp, 'host IP'));
+  return uint32ToIpv4(requireIPv4(hostIp, 'host IP'));
 }
 
 function validatePort(port: PortMapping, subnets: ReadonlyMap<string, ParsedSubnet>): ValidPort {
@@ -114,7 +96,7 @@ function validatePort(port: PortMapping, subnets: ReadonlyMap<string, ParsedSubn
     proto: port.proto,
     hostIp: canonicalHostIp(port.hostIp),
     hostPort: requirePort(port.hostPort, 'host port'),
-    containerIp: formatIPv4(containerAddress),
+    containerIp: uint32ToIpv4(containerAddress),
     containerPort: requirePort(port.containerPort, 'container port'),
     bridge: port.bridge,
   };
