@@ -6,6 +6,7 @@ import { PREDEFINED, type NetworkRecord } from '../../network/store.js';
 import type { ContainerRecord } from '../containers/store.js';
 import type { ContainerEndpoint } from './types.js';
 import { labelMatches } from '../../util/labels.js';
+import { untilFilter } from '../images/filters.js';
 
 const LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'];
 
@@ -30,7 +31,7 @@ export function filterNetworks(nets: NetworkRecord[], filters: Filters, dangling
   for (const key of Object.keys(filters)) if (!allowed.includes(key) && key !== 'type') throw invalidArgument(`invalid filter '${key}'`);
   const any = (key: string, test: (v: string) => boolean): boolean => !filters[key]?.length || filters[key]!.some(test);
   for (const t of filters['type'] ?? []) if (t !== 'custom' && t !== 'builtin') throw invalidArgument(`invalid filter: 'type'='${t}'`);
-  const until = untilTime(filters['until']);
+  const until = untilFilter(filters);
   return nets.filter((net) => {
     const builtin = PREDEFINED.has(net.Name);
     if (!any('type', (t) => (t === 'builtin') === builtin)) return false;
@@ -50,19 +51,4 @@ function parseBool(v: string, key: string): boolean {
   if (['true', '1'].includes(v.toLowerCase())) return true;
   if (['false', '0'].includes(v.toLowerCase())) return false;
   throw invalidArgument(`invalid filter '${key}=${v}'`);
-}
-
-/** until=<timestamp or duration> as prune filters take it. */
-function untilTime(values: string[] | undefined): number | undefined {
-  if (!values?.length) return undefined;
-  const v = values[values.length - 1]!;
-  const duration = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(v);
-  if (duration) {
-    const unit = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[duration[2] as 'ns'];
-    return Date.now() - Number(duration[1]) * unit;
-  }
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw invalidArgument(`invalid filter 'until=${v}'`);
-  return t;
 }
