@@ -3,6 +3,7 @@ import type { ContainerPruneResponse, Filters } from '../../oci/engine-api.js';
 import type { ImageStore } from '../../images/store.js';
 import { invalidArgument } from '../../util/errors.js';
 import type { ContainerManager } from './manager.js';
+import { labelMatches } from '../../util/labels.js';
 
 export async function pruneContainers(manager: ContainerManager, images: ImageStore, filters: Filters): Promise<ContainerPruneResponse> {
   for (const key of Object.keys(filters)) if (key !== 'until' && key !== 'label' && key !== 'label!') throw invalidArgument(`invalid filter '${key}'`);
@@ -13,8 +14,8 @@ export async function pruneContainers(manager: ContainerManager, images: ImageSt
     if (rec.State.Running || rec.State.Paused || rec.State.Restarting || manager.isRemoving(rec.ID)) continue;
     if (until !== undefined && Date.parse(rec.Created) >= until) continue;
     const labels = rec.Config.Labels ?? {};
-    if (!(filters.label ?? []).every((l) => labelMatch(labels, l))) continue;
-    if ((filters['label!'] ?? []).some((l) => labelMatch(labels, l))) continue;
+    if (!(filters.label ?? []).every((l) => labelMatches(labels, l))) continue;
+    if ((filters['label!'] ?? []).some((l) => labelMatches(labels, l))) continue;
     const usage = await images.snapshots.usage(rec.SnapshotKey).catch(() => ({ size: 0 }));
     try {
       await manager.remove(rec.ID, { force: false });
@@ -25,11 +26,6 @@ export async function pruneContainers(manager: ContainerManager, images: ImageSt
     }
   }
   return { ContainersDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
-}
-
-function labelMatch(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  return eq < 0 ? filter in labels : labels[filter.slice(0, eq)] === filter.slice(eq + 1);
 }
 
 /** "until": a Unix timestamp, an RFC 3339 date, or a duration before now ("24h"). */

@@ -3,7 +3,7 @@
 import type {
   ContainerInspect, ContainerSummary, EndpointSettings, Filters, NetworkSettings, Port, PortBinding,
 } from '../../oci/engine-api.js';
-import type { ContainerEndpoint } from '../networks/types.js';
+import { endpointDnsNames, type ContainerEndpoint } from '../networks/types.js';
 import { containerStatusText } from '../../util/units.js';
 import { invalidArgument } from '../../util/errors.js';
 import type { ContainerRecord } from './store.js';
@@ -32,7 +32,7 @@ function endpointView(rec: ContainerRecord, netId: string, ep: ContainerEndpoint
   return {
     ...EMPTY_ENDPOINT, IPAMConfig: ep.IPAMConfig ?? null, Aliases: ep.Aliases.length > 0 ? ep.Aliases : null, NetworkID: netId,
     MacAddress: ep.MacAddress ?? '', EndpointID: ep.EndpointID ?? '', Gateway: ep.Gateway ?? '', IPAddress: ep.IPAddress ?? '',
-    IPPrefixLen: ep.IPPrefixLen ?? 0, DNSNames: running ? [rec.Name.slice(1), ...ep.Aliases, rec.ID.slice(0, 12)] : null,
+    IPPrefixLen: ep.IPPrefixLen ?? 0, DNSNames: running ? endpointDnsNames(rec, ep) : null,
   };
 }
 

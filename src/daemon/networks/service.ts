@@ -27,7 +27,7 @@ import type { DaemonConfig } from '../config.js';
 import type { EventBus } from '../events.js';
 import type { ContainerRecord } from '../containers/store.js';
 import { PortReservations, wantedPorts } from './ports.js';
-import type { ContainerEndpoint } from './types.js';
+import { endpointDnsNames, type ContainerEndpoint } from './types.js';
 import { filterNetworks, networkView } from './views.js';
 
 type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
@@ -227,7 +227,7 @@ export class NetworkService {
     const candidates = filterNetworks(this.store.all(), { ...filters, type: ['custom'] }, () => false, ['label', 'label!', 'until']);
     const deleted: string[] = [];
     for (const net of candidates) {
-      if (this.endpointsOn(net.Id).length > 0 || [...this.o.containers()].some((c) => c.Networks?.[net.Id])) continue;
+      if ([...this.o.containers()].some((c) => c.Networks?.[net.Id])) continue;
       try {
         await this.remove(net.Id);
         deleted.push(net.Name);
@@ -539,7 +539,7 @@ export class NetworkService {
   }
 
   private lookupA(name: string, clientIp: string): string[] | undefined {
-    const ips = this.peersOf(clientIp).filter(({ rec, ep }) => dnsNames(rec, ep).includes(name)).map(({ ep }) => ep.IPAddress!);
+    const ips = this.peersOf(clientIp).filter(({ rec, ep }) => endpointDnsNames(rec, ep).some((n) => n.toLowerCase() === name)).map(({ ep }) => ep.IPAddress!);
     return ips.length > 0 ? [...new Set(ips)] : undefined;
   }
 
@@ -569,10 +569,6 @@ export class NetworkService {
   }
 }
 
-/** The names the embedded DNS answers for a container on a network (moby: name, aliases, short ID). */
-export function dnsNames(rec: ContainerRecord, ep: ContainerEndpoint): string[] {
-  return [rec.Name.slice(1), ...ep.Aliases, rec.ID.slice(0, 12)].map((n) => n.toLowerCase());
-}
 
 function clearEndpoint(ep: ContainerEndpoint): void {
   for (const key of ['EndpointID', 'IPAddress', 'IPPrefixLen', 'Gateway', 'MacAddress', 'HostIf', 'IfName'] as const) delete ep[key];

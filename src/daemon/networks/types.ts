@@ -28,3 +28,8 @@ export interface ContainerNetworking {
   /** Its published ports while it runs. */
   PublishedPorts?: PublishedPort[];
 }
+
+/** The names the embedded DNS answers for a container's endpoint (moby: name, aliases, short ID), as inspect shows them. */
+export function endpointDnsNames(rec: { ID: string; Name: string }, ep: ContainerEndpoint): string[] {
+  return [rec.Name.slice(1), ...ep.Aliases, rec.ID.slice(0, 12)];
+}
