@@ -62,7 +62,9 @@ export async function startBerthd(dir: string, notes: string[], execRoot = join(
   const logPath = join(dir, 'berthd.log');
   const log = openSync(logPath, 'a');
   const argv = [BERTHD_JS, '--data-root', dataRoot, '--exec-root', execRoot, '-H', `unix://${socket}`, '--config-file', configFile];
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', log, log] });
+  // BENCH_BERTHD_NODE_ARGS: node flags for berthd alone (e.g. --cpu-prof), which NODE_OPTIONS refuses.
+  const nodeArgs = (process.env.BENCH_BERTHD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...argv], { stdio: ['ignore', log, log] });
   closeSync(log);
   const state: BerthdState = { child, pid: child.pid!, dir, dataRoot, execRoot, socket, host: `unix://${socket}`, logPath };
   running.add(state);

@@ -1,7 +1,8 @@
 /* berth-shim: reads a setup program from its caller, creates the container
  * (stage 1 and 2), and then leaves, waits, or monitors as the program's mode says.
  * Usage: berth-shim <fd of the caller's socket> [<fd to read the program from>]
- * (without the second fd the program comes over the socket). */
+ * (without the second fd the program comes over the socket).
+ * berth-shim --spawner <control fd>: fork shims on request (spawner.c). */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "exec_trampoline.h"
 #include "host_tool.h"
 #include "shim.h"
+#include "spawner.h"
 #include "sync.h"
 
 static void fail(struct shim *s, struct berr *err) {
@@ -281,16 +283,9 @@ static int run_monitor(struct shim *s) {
   return monitor_run(&cfg, s->init_pid, &io);
 }
 
-int main(int argc, char **argv) {
-  if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-    puts("berth-shim 0.1.0");
-    return 0;
-  }
-  if (argc != 2 && argc != 3) {
-    fprintf(stderr, "usage: berth-shim <caller socket fd> [<program fd>]\n");
-    return 2;
-  }
-  struct shim s = {.caller_fd = atoi(argv[1]), .console_fd = -1, .init_pid = -1, .pty_master = -1, .fifo_fd = -1, .exec_fd = -1, .cgroup_into_fd = -1,
+/* One shim: read the program, create the container, then exit, wait or monitor. */
+static int shim_run(int caller_fd, int program_fd) {
+  struct shim s = {.caller_fd = caller_fd, .console_fd = -1, .init_pid = -1, .pty_master = -1, .fifo_fd = -1, .exec_fd = -1, .cgroup_into_fd = -1,
                    .child_stdio = {-1, -1, -1}, .parent_stdio = {-1, -1, -1}};
   struct berr err = {.op = -1};
   /* Not dumpable: no process in a container can open /proc/<shim>/exe (the host
@@ -298,7 +293,6 @@ int main(int argc, char **argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   fcntl(s.caller_fd, F_SETFD, FD_CLOEXEC);
   /* A program handed over as a file is there at once; the caller may still be busy. */
-  int program_fd = argc == 3 ? atoi(argv[2]) : s.caller_fd;
   if (program_read(program_fd, &s.prog, &err) < 0 || read_config(&s, &err) < 0) fail(&s, &err);
   if (program_fd != s.caller_fd) close(program_fd);
   if ((s.exec_fd = trampoline_memfd(&err)) < 0) fail(&s, &err);
@@ -329,4 +323,18 @@ int main(int argc, char **argv) {
     case MODE_WAIT: return wait_mode_run(&s);
     default: return run_monitor(&s);
   }
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+    puts("berth-shim 0.1.0");
+    return 0;
+  }
+  if (argc == 3 && strcmp(argv[1], "--spawner") == 0) return spawner_run(atoi(argv[2]), shim_run);
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: berth-shim <caller socket fd> [<program fd>]\n       berth-shim --spawner <control fd>\n");
+    return 2;
+  }
+  int caller_fd = atoi(argv[1]);
+  return shim_run(caller_fd, argc == 3 ? atoi(argv[2]) : caller_fd);
 }

@@ -20,6 +20,8 @@ import { exportSnapshot } from '../images/import.js';
 import { ImageStore } from '../images/store.js';
 import { detectLayout } from '../runtime/cgroups/index.js';
 import { Runtime } from '../runtime/container.js';
+import { SHIM_PATH } from '../runtime/shim.js';
+import { ShimSpawner } from '../runtime/shim-spawner.js';
 import { mountAll, unmount } from '../snapshots/mount.js';
 import { conflict } from '../util/errors.js';
 import { packageRoot } from '../util/package-root.js';
@@ -54,6 +56,7 @@ export class Daemon implements Backend {
   readonly volumes: VolumeStore;
   readonly networks: NetworkService;
   private readonly startedAt = Date.now();
+  private spawner: ShimSpawner | undefined;
 
   private constructor(readonly config: DaemonConfig, readonly store: ImageStore, readonly runtime: Runtime, private readonly log: LogFn) {
     const containerStore = new ContainerStore(join(config.dataRoot, 'containers'), (id, err) => log('error', `writing the record of container ${id}: ${err.message}`));
@@ -81,8 +84,13 @@ export class Daemon implements Backend {
   static async open(config: DaemonConfig, log: LogFn): Promise<{ daemon: Daemon; restored: RestoreReport }> {
     for (const dir of [config.dataRoot, config.execRoot]) mkdirSync(dir, { recursive: true, mode: 0o711 });
     const store = await ImageStore.open({ root: config.dataRoot, snapshotter: config.storageDriver });
-    const runtime = new Runtime({ root: join(config.execRoot, 'runtime'), warn: (m) => log('warn', m) });
+    const spawner = await ShimSpawner.start(SHIM_PATH, join(config.execRoot, 'shim-spawner.sock')).catch((err: unknown) => {
+      log('warn', `starting the shim spawner (shims are spawned by berthd instead): ${(err as Error).message}`);
+      return undefined;
+    });
+    const runtime = new Runtime({ root: join(config.execRoot, 'runtime'), warn: (m) => log('warn', m), spawner });
     const daemon = new Daemon(config, store, runtime, log);
+    daemon.spawner = spawner;
     await ensureHelloWorld(store);
     const records = daemon.containers.store.load((m) => log('warn', m));
     // Networks first: a container that exited while the daemon was down lets go of its endpoints.
@@ -97,6 +105,7 @@ export class Daemon implements Backend {
     await this.networks.close();
     await this.containers.store.flush();
     await this.store.close();
+    this.spawner?.close();
   }
 
   private imageUser(imageId: string): { container: string; running: boolean } | undefined {

@@ -111,7 +111,7 @@ const run: Command = async (ctx, argv) => {
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
   for (const s of signals) process.on(s, forward);
-  session.child.ref();
+  session.child?.ref();
   const code = await session.exited;
   for (const s of signals) process.off(s, forward);
   if (!boolFlag(p, 'keep')) await rt.delete(id, true);
@@ -282,7 +282,7 @@ const exec: Command = async (ctx, argv) => {
     }
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, forward);
-  session.child.ref();
+  session.child?.ref();
   return session.exited;
 };
 

@@ -6,7 +6,7 @@ import type { LinuxResources, Process, Spec, State } from '../oci/runtime-spec.j
 import { readHostFacts, type HostFacts } from '../sys/host.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { conflict, errnoCode, invalidArgument, notFound, BerthError } from '../util/errors.js';
-import { detectLayout, openCgroupManager, type CgroupManager } from './cgroups/index.js';
+import { hostLayout, openCgroupManager, type CgroupManager } from './cgroups/index.js';
 import type { CgroupHierarchy } from './plan-cgroup-mounts.js';
 import type { RootfsMount } from './plan-rootfs.js';
 import { deviceRules } from './devices-default.js';
@@ -17,6 +17,7 @@ import { planCreate, planExec, type CgroupPlan, type HostTool, type MonitorOptio
 export type { HostTool } from './plan.js';
 import type { ShimModeName } from './program.js';
 import { spawnShim, type ShimSession } from './shim.js';
+import type { ShimSpawner } from './shim-spawner.js';
 import { StateStore, isAlive, ociState, pidStartTime, statusOf, validateId, type ContainerRecord } from './state.js';
 
 export interface RuntimeOptions {
@@ -24,6 +25,8 @@ export interface RuntimeOptions {
   systemdCgroup?: boolean;
   warn?: (msg: string) => void;
   host?: HostFacts;
+  /** Forks monitored shims (a daemon's): see shim-spawner.ts. */
+  spawner?: ShimSpawner;
 }
 
 export interface CreateOptions {
@@ -185,6 +188,7 @@ export class Runtime {
         programDir: dir,
         stdio: mode === 'monitor' ? 'ignore' : 'inherit',
         preserveFds: o.preserveFds ?? 0,
+        spawner: this.opts.spawner,
         handlers: {
           onCreated: o.onCreated,
           onHooks: async (p) => {
@@ -323,7 +327,7 @@ export class Runtime {
     } catch (err) {
       this.warn((err as Error).message);
     }
-    this.store.remove(id);
+    await this.store.removeAsync(id);
   }
 
   /** A monitored container's exit record (written by the shim), once it has exited. */
@@ -407,7 +411,9 @@ export class Runtime {
       cgroup: { ...cgroupJoin(this.managerOf(rec), spec), hierarchies: [] }, seccomp, host: this.host, warn: this.warn,
       process: proc, namespacePaths, apparmor: spec.process?.apparmorProfile,
     });
-    const session = await spawnShim({ ops, programDir: m?.stateDir ?? this.store.dir(id), stdio: m ? 'ignore' : 'inherit', preserveFds: o.preserveFds ?? 0 });
+    const session = await spawnShim({
+      ops, programDir: m?.stateDir ?? this.store.dir(id), stdio: m ? 'ignore' : 'inherit', preserveFds: o.preserveFds ?? 0, spawner: this.opts.spawner,
+    });
     if (o.pidFile) writeFileAtomic(resolve(o.pidFile), String(session.pid));
     return session;
   }
@@ -430,7 +436,7 @@ async function waitGone(rec: ContainerRecord, ms: number): Promise<void> {
 /** The host hierarchies and this container's directory in each (for cgroup mounts). */
 function cgroupHierarchies(cgroup: CgroupManager): CgroupHierarchy[] {
   const paths = cgroup.paths();
-  const layout = detectLayout(readFileSync('/proc/self/mountinfo', 'utf8'), '/sys/fs/cgroup');
+  const layout = hostLayout();
   if (layout.mode === 'unified') return [{ name: '', fstype: 'cgroup2', controllers: [], hostDir: paths[''] ?? '' }];
   const out: CgroupHierarchy[] = [];
   const seen = new Set<string>();

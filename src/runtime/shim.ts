@@ -4,11 +4,12 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
-import { closeSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { BerthError, internal } from '../util/errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { encodeProgram, type ProgramOp } from './program.js';
+import type { ShimSpawner } from './shim-spawner.js';
 
 export const SHIM_PATH = process.env.BERTH_SHIM ?? join(packageRoot(), 'build/native/berth-shim');
 
@@ -31,8 +32,8 @@ export interface ShimHandlers {
 
 export interface ShimSession {
   pid: number;
-  /** The shim process itself: in wait mode its exit status is the container's. */
-  child: ChildProcess;
+  /** The shim process itself when spawned here: in wait mode its exit status is the container's. */
+  child?: ChildProcess;
   /** Resolves with the shim's exit code (wait mode: the process's status). */
   exited: Promise<number>;
 }
@@ -52,6 +53,8 @@ class MessageReader {
     socket.on('end', () => this.finish());
     socket.on('close', () => this.finish());
     socket.on('error', () => this.finish());
+    // A socket handed over by the spawner was read in paused mode (its token): flow again.
+    socket.resume();
   }
 
   private finish(): void {
@@ -113,6 +116,8 @@ export interface SpawnShimOptions {
   stdio: 'inherit' | 'ignore';
   preserveFds: number;
   handlers?: ShimHandlers;
+  /** Forks the shim instead of this process, when its stdio is 'ignore' and no fds are kept. */
+  spawner?: ShimSpawner;
 }
 
 /**
@@ -120,9 +125,14 @@ export interface SpawnShimOptions {
  * over the socket: the shim can start at once, while Node is still finishing its own
  * child-process bookkeeping (several ms) before it could write to the socket.
  */
-function programFile(dir: string, program: Buffer): number {
+function programPath(dir: string, program: Buffer): string {
   const path = join(dir, `.program-${process.pid}-${randomBytes(6).toString('hex')}`);
   writeFileSync(path, program, { mode: 0o600 });
+  return path;
+}
+
+function programFile(dir: string, program: Buffer): number {
+  const path = programPath(dir, program);
   try {
     return openSync(path, 'r');
   } finally {
@@ -130,7 +140,13 @@ function programFile(dir: string, program: Buffer): number {
   }
 }
 
-export async function spawnShim(opts: SpawnShimOptions): Promise<ShimSession> {
+interface StartedShim {
+  socket: Socket;
+  exited: Promise<number>;
+  child?: ChildProcess;
+}
+
+function spawnDirectly(opts: SpawnShimOptions): { started: StartedShim; spawnFailed: Promise<never> } {
   const syncIndex = 3 + opts.preserveFds;
   const programFd = programFile(opts.programDir, encodeProgram(opts.ops));
   const stdio: StdioOptions = [opts.stdio, opts.stdio, opts.stdio];
@@ -148,7 +164,26 @@ export async function spawnShim(opts: SpawnShimOptions): Promise<ShimSession> {
   const spawnFailed = new Promise<never>((_, reject) => {
     child.on('error', (err) => reject(internal(`starting ${SHIM_PATH}: ${err.message}`, err)));
   });
-  const socket = child.stdio[syncIndex] as Socket;
+  return { started: { socket: child.stdio[syncIndex] as Socket, exited, child }, spawnFailed };
+}
+
+async function spawnThrough(spawner: ShimSpawner, opts: SpawnShimOptions): Promise<StartedShim> {
+  const path = programPath(opts.programDir, encodeProgram(opts.ops));
+  try {
+    const shim = spawner.spawn(path);
+    return { socket: await shim.socket, exited: shim.exited };
+  } catch (err) {
+    rmSync(path, { force: true });
+    throw err;
+  }
+}
+
+export async function spawnShim(opts: SpawnShimOptions): Promise<ShimSession> {
+  const viaSpawner = opts.spawner?.alive && opts.stdio === 'ignore' && opts.preserveFds === 0;
+  const { started, spawnFailed } = viaSpawner
+    ? { started: await spawnThrough(opts.spawner!, opts), spawnFailed: new Promise<never>(() => undefined) }
+    : spawnDirectly(opts);
+  const { socket, exited, child } = started;
   const reader = new MessageReader(socket);
   const run = async (): Promise<ShimSession> => {
     let pid = -1;
@@ -169,7 +204,7 @@ export async function spawnShim(opts: SpawnShimOptions): Promise<ShimSession> {
       } else if (m.type === MSG.READY) {
         pid = m.a;
         socket.unref();
-        child.unref();
+        child?.unref();
         return { pid, child, exited };
       }
     }

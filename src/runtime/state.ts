@@ -1,6 +1,7 @@
 // A container's state on disk under the runtime root (runc's --root): one
 // directory per container holding state.json, written atomically, and the exec fifo.
 import { mkdirSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerStatus, Spec, State } from '../oci/runtime-spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -84,6 +85,11 @@ export class StateStore {
 
   remove(id: string): void {
     rmSync(this.dir(id), { recursive: true, force: true });
+  }
+
+  /** remove() off the event loop, for a daemon deleting many containers at once. */
+  async removeAsync(id: string): Promise<void> {
+    await rm(this.dir(id), { recursive: true, force: true });
   }
 }
 

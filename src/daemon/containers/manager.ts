@@ -3,6 +3,7 @@
 // berth-shim that outlives the daemon. State transitions are persisted (config.v2.json)
 // and published as events; a restarted daemon picks every container up again (restore.ts).
 import { existsSync, mkdirSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   ContainerCreateRequest, ContainerCreateResponse, ContainerState, ContainerWaitResponse, StringMap,
@@ -591,7 +592,7 @@ export class ContainerManager {
     live.watcher?.close();
     for (const s of live.pending.splice(0)) s.close();
     await this.o.runtime.delete(rec.ID, true).catch(() => undefined);
-    rmSync(this.runDir(rec.ID), { recursive: true, force: true });
+    await rm(this.runDir(rec.ID), { recursive: true, force: true });
     await this.o.images.snapshots.remove(rec.SnapshotKey).catch((err: unknown) => {
       if (!isBerthError(err, 'NotFound')) throw err;
     });

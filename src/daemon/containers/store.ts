@@ -2,8 +2,8 @@
 // <data-root>/containers/<id>/ holding config.v2.json (written atomically on every state
 // change), the json-file log and the hostname/hosts/resolv.conf files; lookups by full ID,
 // name or unique ID prefix, in Docker's order.
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerConfig, ContainerState, HostConfig } from '../../oci/engine-api.js';
 import type { UserMount } from '../spec/index.js';
@@ -138,7 +138,7 @@ export class ContainerStore {
     // A write in flight would recreate what is removed: let it finish first.
     await this.writing.get(id);
     this.writeErrors.delete(id);
-    rmSync(this.containerDir(id), { recursive: true, force: true });
+    await rm(this.containerDir(id), { recursive: true, force: true });
   }
 
   // Writes go to the thread pool, one at a time per container; saves made meanwhile are

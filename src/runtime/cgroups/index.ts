@@ -49,7 +49,7 @@ function fromSavedPaths(layout: HostLayout, saved: Record<string, string>): Cgro
 export function openCgroupManager(opts: CgroupManagerOptions): CgroupManager {
   if (opts.systemd) throw invalidArgument('cgroup: systemd cgroup driver is not supported; use cgroupfs');
   const root = opts.root ?? DEFAULT_ROOT;
-  const layout = layoutOf(opts.mountinfo ?? readMountinfo(), root);
+  const layout = opts.mountinfo === undefined ? hostLayout(root) : detectLayout(opts.mountinfo, root);
   if (opts.paths) return fromSavedPaths(layout, opts.paths);
   const inner = innerPath(opts.id, opts.cgroupsPath);
   // Only relative paths depend on where this process sits.
@@ -58,13 +58,20 @@ export function openCgroupManager(opts: CgroupManagerOptions): CgroupManager {
   return new V1Manager(layout, resolveV1Dirs(layout, inner, self));
 }
 
-// A daemon opens a manager for every container it starts or stops, and the mount table
-// seldom changes: the last parse is reused while the text read is the same.
-let lastLayout: { mountinfo: string; root: string; layout: HostLayout } | undefined;
+// A daemon opens a manager for every container it starts or stops. Its mount table grows with
+// each running container (rootfs, netns), so reading it each time costs more the busier the
+// daemon is, while the cgroup mounts it is read for do not change under a running daemon: the
+// layout is read once per process and root.
+const layouts = new Map<string, HostLayout>();
 
-function layoutOf(mountinfo: string, root: string): HostLayout {
-  if (lastLayout?.mountinfo !== mountinfo || lastLayout.root !== root) lastLayout = { mountinfo, root, layout: detectLayout(mountinfo, root) };
-  return lastLayout.layout;
+/** This host's cgroup layout under root (default /sys/fs/cgroup), read once per process. */
+export function hostLayout(root = DEFAULT_ROOT): HostLayout {
+  let layout = layouts.get(root);
+  if (!layout) {
+    layout = detectLayout(readMountinfo(), root);
+    layouts.set(root, layout);
+  }
+  return layout;
 }
 
 /** The same as openCgroupManager (both names are in use in the design notes). */
