@@ -236,7 +236,7 @@ export function loadAverage1(): number {
 }
 
 /** Busy and total jiffies of all CPUs so far (/proc/stat's "cpu" line; iowait counts as idle). */
-function cpuJiffies(): { busy: number; total: number } {
+export function cpuJiffies(): { busy: number; total: number } {
   const fields = (readFileSafe('/proc/stat').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
   const total = fields.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
   const idle = (fields[3] ?? 0) + (fields[4] ?? 0);

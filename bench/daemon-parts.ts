@@ -4,7 +4,7 @@
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { checkAborted, fmtMs, run, timedChild, type TimedResult } from './common.js';
+import { checkAborted, cpuJiffies, fmtMs, run, timedChild, type TimedResult } from './common.js';
 import { listAllContainers, removeContainers } from './engine.js';
 
 export const BUSYBOX = '/bin/busybox';
@@ -58,6 +58,8 @@ export interface ParallelLine {
   total: number[];
   runPhase: number[];
   rmPhase: number[];
+  /** Busy CPU seconds of the whole machine during the timed part (USER_HZ 100). */
+  cpuSeconds: number[];
   failures: string[];
 }
 
@@ -69,6 +71,7 @@ export interface ParallelLine {
 export async function parallelRound(l: ParallelLine, n: number, runArgs: string[], env: NodeJS.ProcessEnv): Promise<string> {
   const d = l.daemon;
   const timed = (argv: string[]): Promise<TimedResult> => timedChild(argv, 300, { keepStdout: true, env });
+  const cpu0 = cpuJiffies().busy;
   const t0 = performance.now();
   const runs = await Promise.all(Array.from({ length: n }, () => timed(dockerArgv(d, ['run', '-d', ...runArgs]))));
   const t1 = performance.now();
@@ -76,6 +79,7 @@ export async function parallelRound(l: ParallelLine, n: number, runArgs: string[
   const failed = runs.filter((r) => r.status !== 0);
   const rm = ids.length ? await timed(dockerArgv(d, ['rm', '-f', ...ids])) : undefined;
   const t2 = performance.now();
+  const cpu = (cpuJiffies().busy - cpu0) / 100;
   let left: string[] = [];
   let tidyError: string | undefined;
   try {
@@ -97,5 +101,6 @@ export async function parallelRound(l: ParallelLine, n: number, runArgs: string[
   l.total.push(t2 - t0);
   l.runPhase.push(t1 - t0);
   l.rmPhase.push(t2 - t1);
-  return `${d.name} ${fmtMs(t2 - t0)} ms (run -d ${fmtMs(t1 - t0)}, rm -f ${fmtMs(t2 - t1)})`;
+  l.cpuSeconds.push(cpu);
+  return `${d.name} ${fmtMs(t2 - t0)} ms (run -d ${fmtMs(t1 - t0)}, rm -f ${fmtMs(t2 - t1)}; machine CPU ${cpu.toFixed(2)} s)`;
 }

@@ -256,7 +256,7 @@ async function alternate(lines: Line[], warmup: number, iterations: number, what
 // ---------------------------------------------------------------- part 2: parallel run -d, then rm -f
 
 async function parallelPart(o: Options, daemons: Daemon[]): Promise<ParallelLine[]> {
-  const lines = daemons.map((daemon): ParallelLine => ({ daemon, total: [], runPhase: [], rmPhase: [], failures: [] }));
+  const lines = daemons.map((daemon): ParallelLine => ({ daemon, total: [], runPhase: [], rmPhase: [], cpuSeconds: [], failures: [] }));
   for (let i = 0; i < o.rounds; i++) {
     const order = i % 2 === 0 ? lines : [...lines].reverse();
     const shown: string[] = [];
@@ -518,7 +518,8 @@ async function main(o: Options): Promise<number> {
       out.push(statLine(l.daemon.name, s, l.daemon.name === 'dockerd' ? (s ? '1.00x' : '') : fmtRatio(r), undefined, l.failures));
       const rp = stats(l.runPhase);
       const mp = stats(l.rmPhase);
-      if (rp && mp) out.push(`  ${l.daemon.name} phases (medians): run -d ×${o.parallel} ${fmtMs(rp.median)} ms, rm -f ${fmtMs(mp.median)} ms`);
+      const cs = stats(l.cpuSeconds);
+      if (rp && mp) out.push(`  ${l.daemon.name} phases (medians): run -d ×${o.parallel} ${fmtMs(rp.median)} ms, rm -f ${fmtMs(mp.median)} ms; busy CPU of the machine ${cs ? cs.median.toFixed(2) : '?'} s per round`);
     }
     if (!pd) out.push(statLine('dockerd', undefined, '', dockerNote));
     if (r !== undefined) out.push(`berthd/dockerd: ${fmtRatio(r)} (median of per-round ratios ${pairedRatio(pb.total, pd!.total)}) — ${verdict(r, TARGET.parallel)}`);

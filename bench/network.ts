@@ -43,7 +43,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startBerthd, stopAllBerthds, stopBerthd, type BerthdState } from './berthd.js';
 import {
-  addNote, cgroupParents, checkAborted, fmtMs, gitState, killLiveChildren, loadAverage1, mountPrivateTarget, pairedRatio, parseFlags, readFileSafe,
+  addNote, cgroupParents, checkAborted, cpuJiffies, fmtMs, gitState, killLiveChildren, loadAverage1, mountPrivateTarget, pairedRatio, parseFlags, readFileSafe,
   removeNewCgroupParents, removeWork, run, runBenchMain, stats, timedChild, uptime, waitForQuietCpu, type Stats,
 } from './common.js';
 import {
@@ -288,7 +288,7 @@ async function waitForTeardown(baseline: number): Promise<void> {
 }
 
 async function parallelPart(o: Options, daemons: BenchDaemon[], log: LogReader, berthTimes: StartTimes): Promise<ParallelLine[]> {
-  const lines = daemons.map((daemon): ParallelLine => ({ daemon, total: [], runPhase: [], rmPhase: [], failures: [] }));
+  const lines = daemons.map((daemon): ParallelLine => ({ daemon, total: [], runPhase: [], rmPhase: [], cpuSeconds: [], failures: [] }));
   const runArgs = ['--pull', 'never', IMAGE, 'sleep', '300'];
   const baseline = vethCount();
   for (let i = 0; i < o.rounds; i++) {
@@ -332,12 +332,6 @@ interface TcpLine {
   cpuPerGiB: number[];
   failures: string[];
   skipped?: string;
-}
-
-function cpuJiffies(): { busy: number; total: number } {
-  const fields = (readFileSafe('/proc/stat').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-  const total = fields.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
-  return { busy: total - (fields[3] ?? 0) - (fields[4] ?? 0), total };
 }
 
 /** Connects, writes `bytes` of zeros in 1 MiB writes, ends, and resolves when the peer closed too. */
@@ -655,7 +649,8 @@ async function main(o: Options): Promise<number> {
       out.push(statLine(l.daemon.name, s, l.daemon.name === 'dockerd' ? (s ? '1.00x' : '') : fmtRatio(r), undefined, l.failures));
       const rp = stats(l.runPhase);
       const mp = stats(l.rmPhase);
-      if (rp && mp) out.push(`  ${l.daemon.name} phases (medians): run -d ×${o.parallel} ${fmtMs(rp.median)} ms, rm -f ${fmtMs(mp.median)} ms`);
+      const cs = stats(l.cpuSeconds);
+      if (rp && mp) out.push(`  ${l.daemon.name} phases (medians): run -d ×${o.parallel} ${fmtMs(rp.median)} ms, rm -f ${fmtMs(mp.median)} ms; busy CPU of the machine ${cs ? cs.median.toFixed(2) : '?'} s per round`);
     }
     if (!pd) out.push(statLine('dockerd', undefined, '', dockerNote));
     if (r !== undefined) out.push(`berthd/dockerd: ${fmtRatio(r)} (median of per-round ratios ${pairedRatio(pb.total, pd!.total)}) — ${r <= TARGET.parallel ? 'target met' : 'target NOT met'}`);
