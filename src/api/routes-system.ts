@@ -1,5 +1,4 @@
-// System routes: ping, version, info, events, disk usage, auth, and the prune endpoints of
-// objects berth does not have yet (networks beyond none/host, build cache).
+// System routes: ping, version, info, events, disk usage and auth.
 import type { DiskUsage, EventMessage } from '../oci/engine-api.js';
 import { invalidArgument } from '../util/errors.js';
 import type { RequestContext } from './context.js';
@@ -138,11 +137,6 @@ async function auth(ctx: RequestContext): Promise<void> {
   sendJson(ctx.res, 200, { Status: 'Login Succeeded', IdentityToken: result.IdentityToken ?? '' });
 }
 
-async function pruneNothing(ctx: RequestContext, body: Record<string, unknown>): Promise<void> {
-  ctx.query.filters();
-  sendJson(ctx.res, 200, body);
-}
-
 async function options(ctx: RequestContext): Promise<void> {
   sendStatus(ctx.res, 200);
 }
@@ -156,6 +150,4 @@ export const systemRoutes: readonly Route[] = [
   route('GET', '/version', version),
   route('GET', '/system/df', diskUsage),
   route('POST', '/auth', auth),
-  // `docker system prune` asks for this; berth has no build cache yet.
-  route('POST', '/build/prune', (ctx) => pruneNothing(ctx, { CachesDeleted: [], SpaceReclaimed: 0 })),
 ];

@@ -18,6 +18,7 @@ import { archiveRoutes } from './routes-archive.js';
 import { containerRoutes } from './routes-containers.js';
 import { execRoutes } from './routes-exec.js';
 import { imageRoutes } from './routes-images.js';
+import { buildRoutes } from './routes-build.js';
 import { systemRoutes } from './routes-system.js';
 import { volumeRoutes } from './routes-volumes.js';
 import { networkRoutes } from './routes-networks.js';
@@ -57,7 +58,7 @@ const requestChannel = channel(REQUEST_CHANNEL);
 /** nginx's "client closed request": the client left before the response was complete. */
 const STATUS_CLIENT_CLOSED = 499;
 
-const ROUTES: readonly Route[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...archiveRoutes, ...imageRoutes, ...volumeRoutes, ...networkRoutes];
+const ROUTES: readonly Route[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...archiveRoutes, ...imageRoutes, ...buildRoutes, ...volumeRoutes, ...networkRoutes];
 
 /** One request on its way through the server, from either node:http event. */
 interface Exchange {

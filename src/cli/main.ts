@@ -16,6 +16,7 @@ interface Entry {
 /** Top-level commands. Summaries are here so `berth --help` loads no command module. */
 const COMMANDS: Record<string, Entry> = {
   attach: { file: 'attach', summary: 'Attach local standard input, output, and error streams to a running container' },
+  build: { file: 'build', summary: 'Build an image from a Dockerfile' },
   commit: { file: 'commit', summary: "Create a new image from a container's changes" },
   completion: { file: 'completion', summary: 'Generate the autocompletion script for the specified shell' },
   cp: { file: 'cp', summary: 'Copy files/folders between a container and the local filesystem' },
@@ -82,7 +83,7 @@ const MANAGEMENT: Record<string, Management> = {
   image: {
     summary: 'Manage images',
     subcommands: {
-      history: sub('history'), import: sub('import'),
+      build: sub('build'), history: sub('history'), import: sub('import'),
       inspect: { entry: { file: 'inspect', summary: 'Display detailed information on one or more images' } },
       load: sub('load'), ls: { entry: COMMANDS.images!, aliases: ['images', 'list'] },
       prune: { entry: { file: 'prune', summary: 'Remove unused images' } }, pull: sub('pull'), push: sub('push'),
@@ -302,6 +303,7 @@ function spellingsOf(entry: Entry, mgmt: string, topLevel: string | undefined): 
 // Static imports, one per command module, so the bundler can split them and each loads only when used.
 const MODULES: Record<string, () => Promise<Record<string, unknown>>> = {
   attach: () => import('./commands/attach.js'),
+  build: () => import('./commands/build.js'),
   commit: () => import('./commands/commit.js'),
   completion: () => import('./commands/completion.js'),
   cp: () => import('./commands/cp.js'),

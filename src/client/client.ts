@@ -585,6 +585,12 @@ export class EngineClient {
     yield* decodeJsonStream<JSONMessage>(res);
   }
 
+  /** POST /build with a context tar; the classic builder's JSON messages. */
+  async *build(context: Readable, query: Record<string, QueryValue>): AsyncGenerator<JSONMessage> {
+    const res = await this.send('POST', '/build', { query, body: context, contentType: 'application/x-tar' });
+    yield* decodeJsonStream<JSONMessage>(res);
+  }
+
   commitContainer(opts: CommitOptions): Promise<{ Id: string }> {
     return this.json('POST', '/commit', {
       query: {

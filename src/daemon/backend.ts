@@ -81,6 +81,22 @@ export interface ArchiveOptions {
   copyUIDGID: boolean;
 }
 
+/** POST /build's options (moby's ImageBuildOptions, the part berth's classic builder uses). */
+export interface BuildRequest {
+  dockerfile: string;
+  /** Normalized references (name:tag). */
+  tags: string[];
+  buildArgs: Record<string, string | null>;
+  labels: Record<string, string>;
+  cacheFrom: string[];
+  noCache: boolean;
+  pull: boolean;
+  quiet: boolean;
+  target?: string;
+  platform?: string;
+  networkMode?: string;
+}
+
 export interface ListContainersOptions {
   all: boolean;
   limit?: number;
@@ -176,6 +192,11 @@ export interface Backend {
   saveImages(names: string[]): Promise<Readable>;
   loadImages(tar: Readable, progress: ProgressSink, quiet: boolean): Promise<void>;
   commitContainer(opts: CommitOptions): Promise<{ Id: string }>;
+
+  // ---- build ----
+  /** POST /build: builds the context (a tar stream); messages go to output (see build/builder.ts). */
+  build(context: Readable, req: BuildRequest, output: (m: JSONMessage) => void, signal: AbortSignal): Promise<void>;
+  pruneBuildCache(opts: { all: boolean; keepStorage: number; filters: Filters }): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }>;
 
   // ---- networks ----
   listNetworks(filters: Filters): Promise<NetworkResource[]>;

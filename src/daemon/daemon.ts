@@ -12,7 +12,7 @@ import type {
   DiskUsage, ExecCreateRequest, ExecInspect, FilesystemChange, Filters, ImageDeleteResponseItem, ImageHistoryItem,
   ImageInspect, ImagePruneResponse, ImageSummary, PathStat, SystemInfo, VersionResponse, Volume, VolumeCreateRequest,
   VolumeListResponse, VolumePruneResponse, NetworkResource, NetworkCreateRequest, NetworkCreateResponse, NetworkConnectRequest,
-  NetworkDisconnectRequest, NetworkPruneResponse,
+  NetworkDisconnectRequest, NetworkPruneResponse, JSONMessage,
 } from '../oci/engine-api.js';
 import { API_MIN_VERSION, API_VERSION } from '../oci/engine-api.js';
 import { ensureHelloWorld } from '../images/builtin.js';
@@ -21,12 +21,15 @@ import { ImageStore } from '../images/store.js';
 import { detectLayout } from '../runtime/cgroups/index.js';
 import { Runtime } from '../runtime/container.js';
 import { SHIM_PATH } from '../runtime/shim.js';
+import { BuildCache } from '../build/cache.js';
+import { CacheMounts } from './build/cache-mounts.js';
+import { buildCacheUsage } from './build/usage.js';
 import { ShimSpawner } from '../runtime/shim-spawner.js';
 import { mountAll, unmount } from '../snapshots/mount.js';
 import { conflict } from '../util/errors.js';
 import { packageRoot } from '../util/package-root.js';
 import type {
-  ArchiveOptions, Backend, CommitOptions, ImportOptions, ImportSource, ListContainersOptions, LogsOptions, LogsResult,
+  ArchiveOptions, Backend, BuildRequest, CommitOptions, ImportOptions, ImportSource, ListContainersOptions, LogsOptions, LogsResult,
   ProgressSink, RegistryAuth, StdioStream, Subscription,
 } from './backend.js';
 import type { DaemonConfig } from './config.js';
@@ -56,7 +59,15 @@ export class Daemon implements Backend {
   readonly volumes: VolumeStore;
   readonly networks: NetworkService;
   private readonly startedAt = Date.now();
+
+  /** The build cache (opened with the daemon; it also tells image gc what it keeps). */
+  get buildCache(): BuildCache {
+    return this.buildCacheStore!;
+  }
   private spawner: ShimSpawner | undefined;
+  /** RUN --mount=type=cache directories. */
+  readonly buildCacheMounts: CacheMounts;
+  private buildCacheStore: BuildCache | undefined;
 
   private constructor(readonly config: DaemonConfig, readonly store: ImageStore, readonly runtime: Runtime, private readonly log: LogFn) {
     const containerStore = new ContainerStore(join(config.dataRoot, 'containers'), (id, err) => log('error', `writing the record of container ${id}: ${err.message}`));
@@ -73,6 +84,7 @@ export class Daemon implements Backend {
     this.execs = new ExecManager(this.containers, runtime, config.execRoot);
     this.health = new HealthMonitor(this.containers, this.execs, (m) => log('debug', m));
     this.containers.lifecycle = { started: (rec) => this.health.start(rec), stopped: (id) => this.health.stop(id) };
+    this.buildCacheMounts = new CacheMounts(join(config.dataRoot, 'builder', 'mounts'));
     this.images = new ImageService({
       store, emit: (e) => this.events.emit('image', e.Action, e.Actor.ID, e.Actor.Attributes),
       registry: { insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, mirrors: config.mirrorsByHost },
@@ -91,6 +103,7 @@ export class Daemon implements Backend {
     const runtime = new Runtime({ root: join(config.execRoot, 'runtime'), warn: (m) => log('warn', m), spawner });
     const daemon = new Daemon(config, store, runtime, log);
     daemon.spawner = spawner;
+    daemon.buildCacheStore = new BuildCache(store, join(config.dataRoot, 'builder'));
     await ensureHelloWorld(store);
     const records = daemon.containers.store.load((m) => log('warn', m));
     // Networks first: a container that exited while the daemon was down lets go of its endpoints.
@@ -152,7 +165,17 @@ export class Daemon implements Backend {
   async diskUsage(): Promise<DiskUsage> {
     const { LayersSize, Images } = await this.images.diskUsage();
     const containers = await this.listContainers({ all: true, size: true, filters: {} });
-    return { LayersSize, Images, Containers: containers, Volumes: await this.volumeUsage(), BuildCache: [] };
+    return { LayersSize, Images, Containers: containers, Volumes: await this.volumeUsage(), BuildCache: buildCacheUsage(this.buildCache) };
+  }
+
+  async build(context: Readable, req: BuildRequest, output: (m: JSONMessage) => void, signal: AbortSignal): Promise<void> {
+    const { runBuild } = await import('./build/service.js');
+    return runBuild(this, context, req, output, signal);
+  }
+
+  async pruneBuildCache(opts: { all: boolean; keepStorage: number; filters: Filters }): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+    const { pruneBuildCache } = await import('./build/service.js');
+    return pruneBuildCache(this, opts);
   }
 
   private readonly networkNames = (id: string): string | undefined => this.networks.store.tryFind(id)?.Name;

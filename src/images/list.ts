@@ -97,7 +97,7 @@ export async function inspectImage(store: ImageStore, nameOrId: string) {
     Created: config.created ?? img.added,
     DockerVersion: '',
     Author: config.author ?? '',
-    Config: config.config ?? {},
+    Config: inspectConfig(config.config),
     Architecture: config.architecture,
     ...(config.variant ? { Variant: config.variant } : {}),
     Os: config.os,
@@ -107,6 +107,19 @@ export async function inspectImage(store: ImageStore, nameOrId: string) {
     RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
     Metadata: { LastTagTime: img.lastTagTime ?? '0001-01-01T00:00:00Z' },
     Descriptor: img.manifest,
+  };
+}
+
+/**
+ * The config as dockerd's image inspect shows it: a Go struct, so every field is there, empty
+ * ones as "" / false / null (clients index fields such as .Config.OnBuild unconditionally).
+ */
+function inspectConfig(c: ImageConfig['config']): Record<string, unknown> {
+  return {
+    Hostname: '', Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
+    Tty: false, OpenStdin: false, StdinOnce: false, Env: null, Cmd: null, Image: '', Volumes: null,
+    WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null,
+    ...(c ?? {}),
   };
 }
 

@@ -257,6 +257,12 @@ export class ImageStore {
     await this.collectGarbage();
   }
 
+  /**
+   * What garbage collection keeps besides the images' content: blobs and committed layer
+   * snapshots (chain IDs) someone else holds on to — the build cache.
+   */
+  keep: () => Promise<{ blobs: Iterable<string>; chains: Iterable<string> }> = async () => ({ blobs: [], chains: [] });
+
   /** Remove snapshots and blobs that no image (and no container snapshot) needs. */
   collectGarbage(): Promise<{ snapshots: string[]; blobs: Digest[]; bytes: number }> {
     return this.gcLock.write(() => this.collectGarbageLocked());
@@ -266,8 +272,11 @@ export class ImageStore {
     const images = this.list();
     const needed = new Set<string>();
     for (const img of images) for (const c of await this.chainIdsOf(img)) needed.add(c);
+    const kept = await this.keep();
+    for (const c of kept.chains) needed.add(c);
     const removed = await this.removeUnusedSnapshots(needed);
-    const roots = images.flatMap((i) => (i.index ? [i.manifest.digest, i.index.digest] : [i.manifest.digest]));
+    const roots: string[] = images.flatMap((i) => (i.index ? [i.manifest.digest, i.index.digest] : [i.manifest.digest]));
+    roots.push(...kept.blobs);
     const gc = await this.content.gc({ roots });
     return { snapshots: removed, blobs: gc.removed, bytes: gc.bytes };
   }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { createApiServer, type ApiServer, type ApiServerOptions } from '../../src/api/server.js';
 import type {
-  ArchiveOptions, AttachOptions, Backend, CommitOptions, ImportOptions, ImportSource, ListContainersOptions, LogEntry,
+  ArchiveOptions, AttachOptions, Backend, BuildRequest, CommitOptions, ImportOptions, ImportSource, ListContainersOptions, LogEntry,
   LogsOptions, LogsResult, ProgressSink, RegistryAuth, StdioStream, Subscription,
 } from '../../src/daemon/backend.js';
 import type {
@@ -17,7 +17,7 @@ import type {
   ContainerSummary, ContainerTopResponse, ContainerUpdateRequest, ContainerUpdateResponse, ContainerWaitResponse,
   DiskUsage, EventMessage, ExecCreateRequest, ExecInspect, FilesystemChange, Filters, ImageDeleteResponseItem,
   ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, PathStat, SystemInfo, VersionResponse, Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneResponse,
-  NetworkResource, NetworkCreateRequest, NetworkCreateResponse, NetworkConnectRequest, NetworkDisconnectRequest, NetworkPruneResponse,
+  NetworkResource, NetworkCreateRequest, NetworkCreateResponse, NetworkConnectRequest, NetworkDisconnectRequest, NetworkPruneResponse, JSONMessage,
 } from '../../src/oci/engine-api.js';
 import { BerthError, conflict, notFound, type ErrorCode } from '../../src/util/errors.js';
 
@@ -666,6 +666,16 @@ export class FakeBackend implements Backend {
   async removeVolume(name: string, force: boolean): Promise<void> {
     this.record('removeVolume', name, force);
     if (!this.volumes.delete(name) && !force) throw notFound(`get ${name}: no such volume`);
+  }
+
+  async build(_context: Readable, req: BuildRequest, output: (m: JSONMessage) => void): Promise<void> {
+    this.record('build', req);
+    output({ stream: 'Step 1/1 : FROM scratch\n' });
+  }
+
+  async pruneBuildCache(opts: { all: boolean; keepStorage: number; filters: Filters }): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+    this.record('pruneBuildCache', opts);
+    return { CachesDeleted: [], SpaceReclaimed: 0 };
   }
 
   async pruneVolumes(filters: Filters): Promise<VolumePruneResponse> {

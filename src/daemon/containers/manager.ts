@@ -9,6 +9,7 @@ import type {
   ContainerCreateRequest, ContainerCreateResponse, ContainerState, ContainerWaitResponse, StringMap,
 } from '../../oci/engine-api.js';
 import type { ImageRecord, ImageStore } from '../../images/store.js';
+import type { ContainerConfig as ImageContainerConfig } from '../../oci/image-spec.js';
 import { familiarString, parseDockerRef } from '../../images/reference.js';
 import type { Runtime } from '../../runtime/container.js';
 import { parseSignal } from '../../runtime/container.js';
@@ -64,6 +65,14 @@ interface Live {
   onExit: (() => void)[];
 }
 
+/** The root and image config of a build step's container (see create). */
+export interface BuildStepBase {
+  parentChain: string | undefined;
+  imageConfig: ImageContainerConfig;
+  /** The stage's base image, shown as the container's image; undefined for scratch. */
+  imageId?: string;
+}
+
 export class ContainerManager {
   readonly store: ContainerStore;
   readonly volumes: ContainerVolumes;
@@ -73,6 +82,8 @@ export class ContainerManager {
   /** Facts about this machine that shape specs (read once: they do not change while we run). */
   private readonly host: SpecHost = readSpecHost();
   private readonly userCache = new Map<string, ResolvedUser>();
+  /** Containers made for build steps (their users are never cached; removed with them). */
+  private readonly buildSteps = new Set<string>();
   /** Told when a container's process starts and stops (healthchecks). */
   lifecycle: { started(rec: ContainerRecord): void; stopped(id: string): void } | undefined;
 
@@ -129,16 +140,21 @@ export class ContainerManager {
 
   // ---- create ----
 
-  async create(req: ContainerCreateRequest, name: string | undefined): Promise<ContainerCreateResponse> {
-    if (typeof req.Image !== 'string' || req.Image === '') throw invalidArgument('No image specified');
+  /**
+   * `from`: a build step's container (the builder's RUN), whose root is a layer snapshot
+   * (`parentChain`, none for scratch) and whose image config is the step's, not an image's.
+   */
+  async create(req: ContainerCreateRequest, name: string | undefined, from?: BuildStepBase): Promise<ContainerCreateResponse> {
+    if (!from && (typeof req.Image !== 'string' || req.Image === '')) throw invalidArgument('No image specified');
     const warnings = validateCreate(req, this.host);
-    const image = await this.resolveImage(req.Image);
-    const imageConfig = (await this.o.images.configOf(image)).config ?? {};
+    const image = from ? undefined : await this.resolveImage(req.Image!);
+    const imageConfig = from ? from.imageConfig : ((await this.o.images.configOf(image!)).config ?? {});
     let config = mergeImageConfig(imageConfig, req);
     const args = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
     if (args.length === 0) throw invalidArgument('no command specified');
     const id = newId();
     const canonical = this.claimName(name, id);
+    if (from) this.buildSteps.add(id);
     try {
       const hc = applyHostConfigDefaults(withLogConfig(req.HostConfig ?? {}, this.o.config), this.host);
       const hostNetwork = hc.NetworkMode === 'host';
@@ -148,7 +164,8 @@ export class ContainerManager {
       const dir = this.store.containerDir(id);
       mkdirSync(dir, { recursive: true, mode: 0o710 });
       const etc = await writeEtcFiles(dir, { hostname: containerHostname(id, config.Hostname, hostNetwork), domainname: config.Domainname, hc, hostNetwork });
-      await this.o.images.prepareRootfs(id, image);
+      if (image) await this.o.images.prepareRootfs(id, image);
+      else await this.o.images.snapshots.prepare(id, from?.parentChain);
       const mountPoints = await this.o.volumes.prepare({
         id, hc, configVolumes: Object.keys(config.Volumes ?? {}), find: (ref) => this.find(ref),
         withRootfs: async (fn) => withTempMount(await this.o.images.snapshots.mounts(id), fn, { tmpRoot: this.o.config.execRoot }),
@@ -156,7 +173,7 @@ export class ContainerManager {
       const networks = this.o.networks.planEndpoints(hc, req.NetworkingConfig, config.NetworkDisabled === true);
       const rec: ContainerRecord = {
         ID: id, Name: canonical, Created: new Date().toISOString(), Path: args[0]!, Args: args.slice(1), Config: { ...config, Image: req.Image },
-        HostConfig: hc, Image: image.id, ImageRef: req.Image, State: initialState(),
+        HostConfig: hc, Image: image?.id ?? from?.imageId ?? '', ImageRef: req.Image ?? '', State: initialState(),
         RestartCount: 0, HasBeenStartedBefore: false, HasBeenManuallyStopped: false, Driver: this.o.images.snapshots.name,
         SnapshotKey: id, LogPath: join(dir, `${id}-json.log`), HostnamePath: etc.hostnamePath, HostsPath: etc.hostsPath,
         ResolvConfPath: etc.resolvConfPath, MountPoints: mountPoints, ...(networks ? { Networks: networks } : {}),
@@ -304,11 +321,13 @@ export class ContainerManager {
     const spec = rec.Config.User ?? '';
     const groups = rec.HostConfig.GroupAdd ?? [];
     const key = JSON.stringify([rec.Image, spec, groups]);
-    const cached = rec.HasBeenStartedBefore ? undefined : this.userCache.get(key);
+    // A build step's files are its own: its user is looked up every time.
+    const cacheable = !rec.HasBeenStartedBefore && !this.buildSteps.has(rec.ID);
+    const cached = cacheable ? this.userCache.get(key) : undefined;
     if (cached) return cached;
     const mounts = await this.o.images.snapshots.mounts(rec.SnapshotKey);
     const user = await withTempMount(mounts, (dir) => resolveUser(dir, spec, groups), { tmpRoot: this.o.config.execRoot });
-    if (!rec.HasBeenStartedBefore) {
+    if (cacheable) {
       if (this.userCache.size >= 256) this.userCache.delete(this.userCache.keys().next().value!);
       this.userCache.set(key, user);
     }
@@ -601,6 +620,7 @@ export class ContainerManager {
     this.emit(rec, 'destroy');
     this.wake(rec.ID, (c) => c === 'removed' || c === 'not-running' || c === 'next-exit', rec.State.ExitCode);
     this.live.delete(rec.ID);
+    this.buildSteps.delete(rec.ID);
   }
 
   // ---- rename, attach ----

@@ -83,7 +83,7 @@ function mergeHealthcheck(user: HealthConfig | undefined, container: HealthConfi
 }
 
 /** The changes in snapshot `key` against its parent, as a layer in the content store. */
-async function storeSnapshotDiff(store: ImageStore, key: string, lease: string): Promise<NewLayer> {
+export async function storeSnapshotDiff(store: ImageStore, key: string, lease: string): Promise<NewLayer> {
   const target = writableDir(await store.snapshots.mounts(key));
   const save = (src: DiffSource): Promise<NewLayer> => storeLayer(store, diffLayer(src), lease);
   if (target.style === 'overlay') return save({ style: 'overlay', upper: target.dir });

@@ -1,0 +1,208 @@
+// COPY and ADD: sources from the build context, from here-documents, from another stage or
+// image (--from), or (ADD) from a URL; local tar archives given to ADD are extracted. The
+// copy is a tar stream written into the step's filesystem by the worker; the cache key holds
+// the checksum of what is copied, so touching a file's mtime keeps the cache and changing
+// its content does not.
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { BuildContext, checksumSources, copyArchive, planCopy, resolveSources, type SourceMatch } from './context/index.js';
+import type { AddInstruction, CopyInstruction, PlannedStage, StageRef } from './dockerfile/index.js';
+import type { StageBuilder, StageBuilderOptions } from './steps.js';
+import type { StepFs } from './worker.js';
+import { tarBuffer } from '../images/tar/writer.js';
+import { invalidArgument } from '../util/errors.js';
+
+export type CopyInstructionLike = CopyInstruction | AddInstruction;
+
+const NOP = '/bin/sh -c #(nop) ';
+const TAR_MAGIC_OFFSET = 257;
+
+interface Sources {
+  ctx: BuildContext;
+  matches: SourceMatch[];
+  /** The checksum of what is copied (a sha256 digest). */
+  checksum: string;
+  /** Contexts made for this step (heredocs, URL downloads, --from exports), closed after it. */
+  owned: BuildContext[];
+  /** Downloaded by ADD: never extracted, as Docker does. */
+  remote?: boolean;
+}
+
+export async function copyStep(b: StageBuilder, inst: CopyInstructionLike, source: PlannedStage['sources'][number] | undefined, o: StageBuilderOptions): Promise<void> {
+  const where = `${inst.loc.file}:${inst.loc.line}`;
+  const chmod = parseChmod(inst.flags.chmod, where);
+  const sources = await gatherSources(inst, source?.ref, o, where);
+  try {
+    const workdir = b.current.config.config?.WorkingDir || '/';
+    const dest = inst.dest;
+    const absDest = dest.startsWith('/') ? posix.normalize(dest) : posix.join(workdir, dest);
+    const extract = inst.kind === 'ADD' && inst.flags.unpack !== false && !sources.remote ? await archives(sources) : new Set<SourceMatch>();
+    const kind = sources.matches.length === 1 && sources.matches[0]!.entry.type !== 'dir' ? 'file' : sources.matches.length === 1 ? 'dir' : 'multi';
+    const createdBy = `${NOP}${inst.kind} ${kind}:${sources.checksum.slice(7)} in ${dest} `;
+    const description = {
+      [inst.kind]: sources.checksum, dest, workdir, chown: inst.flags.chown ?? null, chmod: chmod ?? null,
+      parents: inst.kind === 'COPY' ? inst.flags.parents : false, exclude: inst.flags.exclude, extract: [...extract].map((m) => m.path),
+    };
+    await b.layerStep(description, createdBy, async (state) => {
+      const layer = await o.worker.change(state, (fs) => writeCopy(fs, sources, extract, { dest, absDest, workdir, chown: inst.flags.chown, chmod }));
+      return { config: state.config.config ?? {}, layer };
+    });
+  } finally {
+    for (const c of sources.owned) await c.close().catch(() => undefined);
+  }
+}
+
+async function writeCopy(
+  fs: StepFs, sources: Sources, extract: Set<SourceMatch>,
+  o: { dest: string; absDest: string; workdir: string; chown: string | undefined; chmod: number | undefined },
+): Promise<void> {
+  const owner = o.chown ? await fs.owner(o.chown) : undefined;
+  const plain = sources.matches.filter((m) => !extract.has(m));
+  if (plain.length) {
+    const destIsDir = (await fs.kind(o.absDest)) === 'dir';
+    const existing = new Set<string>();
+    for (let p = posix.dirname(o.absDest); ; p = posix.dirname(p)) {
+      if ((await fs.kind(p)) === 'dir') existing.add(p);
+      if (p === '/') break;
+    }
+    if (destIsDir) existing.add(o.absDest);
+    const plan = planCopy(plain, o.dest, {
+      destIsDir, workdir: o.workdir, ...(owner ? { chown: owner } : {}), ...(o.chmod !== undefined ? { chmod: o.chmod } : {}),
+      dirExists: (p) => existing.has(p),
+    });
+    await fs.extract(copyArchive(sources.ctx, plan));
+  }
+  for (const m of extract) {
+    // An archive is unpacked into the destination directory, as ADD does (owners as in the archive).
+    await fs.mkdirp(o.absDest, owner);
+    await fs.extract(Readable.from(sources.ctx.readData(m.entry)), o.absDest);
+  }
+}
+
+async function gatherSources(inst: CopyInstructionLike, ref: StageRef | undefined, o: StageBuilderOptions, where: string): Promise<Sources> {
+  const owned: BuildContext[] = [];
+  try {
+    if (inst.inlineSources.length) {
+      if (inst.sources.length) throw invalidArgument(`${where}: ${inst.kind} cannot mix here-documents and other sources`);
+      const ctx = await contextOf(o, inst.inlineSources.map((s) => ({ name: s.name, data: Buffer.from(s.content), mode: 0o644 })));
+      owned.push(ctx);
+      return await matched(ctx, inst.inlineSources.map((s) => s.name), {}, owned);
+    }
+    const urls = inst.sources.filter((s) => /^https?:\/\//i.test(s));
+    if (urls.length) {
+      if (inst.kind !== 'ADD') throw invalidArgument(`${where}: source can't be a URL for COPY`);
+      if (urls.length !== inst.sources.length) throw invalidArgument(`${where}: ADD cannot mix URLs and local sources in berth's builder`);
+      const files = await Promise.all(urls.map((u) => download(u, where, o.signal)));
+      const ctx = await contextOf(o, files);
+      owned.push(ctx);
+      return { ...(await matched(ctx, files.map((f) => f.name), {}, owned)), remote: true };
+    }
+    const opts = { excludes: inst.flags.exclude, ...(inst.kind === 'COPY' && inst.flags.parents ? { parents: true } : {}) };
+    if (inst.kind === 'COPY' && inst.flags.from && ref && ref.kind !== 'scratch') {
+      return await fromState(inst, ref, o, opts, owned, where);
+    }
+    return await matched(o.context, inst.sources, opts, owned);
+  } catch (err) {
+    for (const c of owned) await c.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function matched(ctx: BuildContext, srcs: string[], opts: { excludes?: string[]; parents?: boolean }, owned: BuildContext[]): Promise<Sources> {
+  const matches = resolveSources(ctx, srcs, opts);
+  return { ctx, matches, checksum: await checksumSources(ctx, matches), owned };
+}
+
+/**
+ * COPY --from: the source paths of that filesystem, exported (as `docker cp` reads them) from
+ * the deepest directory without wildcards, and matched there like a context.
+ */
+async function fromState(
+  inst: CopyInstruction, ref: Exclude<StageRef, { kind: 'scratch' }>, o: StageBuilderOptions,
+  opts: { excludes?: string[]; parents?: boolean }, owned: BuildContext[], where: string,
+): Promise<Sources> {
+  const state = ref.kind === 'stage'
+    ? (await o.stageResult(ref.stage)).state
+    : await (async () => {
+      const img = await o.worker.baseImage(ref.image, { pull: o.pull, signal: o.signal, output: (l) => o.print(l) });
+      return { config: img.config, layers: img.layers, baseImage: img.id };
+    })();
+  const cleaned = inst.sources.map((s) => posix.normalize(`/${s}`));
+  const base = commonStaticDir(cleaned);
+  const tar = await o.worker.exportPath(state, base === '/' ? '/.' : `${base}/.`);
+  if (!tar) throw invalidArgument(`${where}: COPY --from=${inst.flags.from}: ${base}: no such file or directory`);
+  const ctx = await BuildContext.fromStream(tar, o.tmpDir);
+  owned.push(ctx);
+  const rel = cleaned.map((s) => posix.relative(base, s) || '.');
+  return matched(ctx, rel, opts, owned);
+}
+
+/** The longest directory prefix shared by all paths that holds no wildcard. */
+function commonStaticDir(paths: string[]): string {
+  const parts = paths.map((p) => p.split('/').filter(Boolean));
+  const out: string[] = [];
+  for (let i = 0; ; i++) {
+    const c = parts[0]?.[i];
+    // The last component of each path is what is copied: its parent is exported.
+    if (c === undefined || parts.some((p) => p[i] !== c || i >= p.length - 1) || /[*?[\\]/.test(c)) break;
+    out.push(c);
+  }
+  return `/${out.join('/')}`;
+}
+
+async function contextOf(o: StageBuilderOptions, files: Array<{ name: string; data: Buffer; mode: number; mtimeSec?: number }>): Promise<BuildContext> {
+  const now = Math.floor(Date.now() / 1000);
+  const tar = tarBuffer(files.map((f) => ({ name: f.name, type: 'file' as const, mode: f.mode, size: f.data.length, mtimeSec: f.mtimeSec ?? now, data: f.data })));
+  return BuildContext.fromStream(Readable.from([tar]), o.tmpDir);
+}
+
+const MAX_DOWNLOAD = 1024 * 1024 * 1024;
+
+async function download(url: string, where: string, signal: AbortSignal): Promise<{ name: string; data: Buffer; mode: number; mtimeSec?: number }> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal, redirect: 'follow' });
+  } catch (err) {
+    throw invalidArgument(`${where}: ADD ${url}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
+  }
+  if (!res.ok) throw invalidArgument(`${where}: ADD ${url}: the server answered ${res.status} ${res.statusText}`);
+  const length = Number(res.headers.get('content-length') ?? 0);
+  if (length > MAX_DOWNLOAD) throw invalidArgument(`${where}: ADD ${url}: ${length} bytes is more than berth downloads (${MAX_DOWNLOAD})`);
+  const data = Buffer.from(await res.arrayBuffer());
+  const name = decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).at(-1) ?? '') || '__unnamed__';
+  const modified = Date.parse(res.headers.get('last-modified') ?? '');
+  // Docker gives a downloaded file mode 0600 and the server's Last-Modified time.
+  return { name, data, mode: 0o600, ...(Number.isFinite(modified) ? { mtimeSec: Math.floor(modified / 1000) } : {}) };
+}
+
+/** ADD's sources that are local tar archives (plain, gzip, bzip2, xz or zstd by their first bytes). */
+async function archives(s: Sources): Promise<Set<SourceMatch>> {
+  const out = new Set<SourceMatch>();
+  for (const m of s.matches) {
+    if (m.entry.type !== 'file' || m.entry.size < 4) continue;
+    const head = await firstBytes(s.ctx, m, 512);
+    const compressed = head[0] === 0x1f && head[1] === 0x8b || head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
+    const unsupported = head.subarray(0, 3).toString('latin1') === 'BZh' || head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
+    const tar = head.length >= TAR_MAGIC_OFFSET + 5 && head.subarray(TAR_MAGIC_OFFSET, TAR_MAGIC_OFFSET + 5).toString('latin1') === 'ustar';
+    if (unsupported) throw invalidArgument(`ADD ${m.path}: bzip2 and xz archives are not supported by berth's builder (gzip, zstd and plain tar are)`);
+    if (compressed || tar) out.add(m);
+  }
+  return out;
+}
+
+async function firstBytes(ctx: BuildContext, m: SourceMatch, n: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let have = 0;
+  for await (const c of ctx.readData(m.entry)) {
+    chunks.push(c);
+    have += c.length;
+    if (have >= n) break;
+  }
+  return Buffer.concat(chunks).subarray(0, n);
+}
+
+function parseChmod(value: string | undefined, where: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[0-7]{1,4}$/.test(value)) throw invalidArgument(`${where}: invalid chmod ${JSON.stringify(value)}: only octal modes are supported`);
+  return Number.parseInt(value, 8);
+}
