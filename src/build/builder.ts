@@ -8,6 +8,7 @@ import { BuildContext, readIgnoreFile } from './context/index.js';
 import { parseDockerfile, planStages, type PlannedStage, type StagePlan } from './dockerfile/index.js';
 import type { BuildCache } from './cache.js';
 import { StageBuilder, type StageResult } from './steps.js';
+import type { CacheSource } from './cache-from.js';
 import type { BuildWorker } from './worker.js';
 import { hostPlatform } from '../oci/image-spec.js';
 import { invalidArgument } from '../util/errors.js';
@@ -59,6 +60,7 @@ export async function build(worker: BuildWorker, cache: BuildCache, context: Bui
   const platformArgs = platformArgValues(opts.platform);
   const plan = planStages(df, { buildArgs, ...(opts.target ? { target: opts.target } : {}), platformArgs });
   const total = plan.stages.reduce((n, s) => n + 1 + s.stage.instructions.length, 0);
+  const cacheFrom = await cacheSources(worker, opts);
   const tmp = mkdtempSync(join(opts.tmpDir, 'build-'));
   const used = new Set<string>();
   try {
@@ -77,7 +79,7 @@ export async function build(worker: BuildWorker, cache: BuildCache, context: Bui
           worker, cache, context, df, planned: s, plan, buildArgs, usedArgs: used, platformArgs,
           noCache: opts.noCache || (s.name !== undefined && (opts.noCacheFilter ?? []).includes(s.name)),
           pull: opts.pull, network: networkOf(opts.networkMode), tmpDir: tmp, signal: opts.signal,
-          stageResult: (i) => results.get(i)!, firstStep: firstStep.get(s.index)!, totalSteps: total,
+          stageResult: (i) => results.get(i)!, cacheFrom, firstStep: firstStep.get(s.index)!, totalSteps: total,
           print: (line) => printer.write(s.index, line),
           ...(opts.platform ? { platform: opts.platform } : {}),
         });
@@ -97,6 +99,7 @@ export async function build(worker: BuildWorker, cache: BuildCache, context: Bui
     if (unused.length) printer.flushLine(`[Warning] One or more build-args [${unused.sort().join(' ')}] were not consumed\n`);
     const state = withLabels(final.state, opts.labels);
     const imageId = await worker.commitImage(state, opts.tags);
+    await cache.flush();
     opts.output({ aux: { ID: imageId } });
     if (opts.quiet) opts.output({ stream: `${imageId}\n` });
     else {
@@ -107,6 +110,20 @@ export async function build(worker: BuildWorker, cache: BuildCache, context: Bui
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** The --cache-from images this daemon has; a missing one is skipped, as dockerd does. */
+async function cacheSources(worker: BuildWorker, opts: BuildOptions): Promise<CacheSource[]> {
+  const out: CacheSource[] = [];
+  for (const ref of opts.cacheFrom ?? []) {
+    try {
+      const img = await worker.baseImage(ref, { pull: false, localOnly: true, signal: opts.signal, output: () => undefined });
+      out.push({ config: img.config, layers: img.layers });
+    } catch {
+      if (!opts.quiet) opts.output({ stream: `[Warning] --cache-from ${ref}: no such image here, not used\n` });
+    }
+  }
+  return out;
 }
 
 async function readDockerfile(context: BuildContext, path: string): Promise<string> {

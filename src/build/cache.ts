@@ -53,6 +53,9 @@ export class BuildCache {
   private readonly file: string;
   private entries: Record<string, CacheEntry>;
   private writing: Promise<void> = Promise.resolve();
+  private dirty = false;
+  /** Layer blobs seen present: a cached build checks each base layer once, not at every step. */
+  private readonly present = new Set<string>();
 
   constructor(private readonly store: ImageStore, dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -66,14 +69,19 @@ export class BuildCache {
     const e = this.entries[key];
     if (!e) return undefined;
     try {
-      for (const l of e.layers) if (!(await this.store.content.has(l.digest))) throw new Error(`layer ${l.digest} is gone`);
+      for (const l of e.layers) {
+        if (this.present.has(l.digest)) continue;
+        if (!(await this.store.content.has(l.digest))) throw new Error(`layer ${l.digest} is gone`);
+        this.present.add(l.digest);
+      }
       const bytes = await this.store.content.readBlob(e.config, MAX_CONFIG);
       parseImageConfig(bytes);
       // The config as stored, field order and all: an image made from it gets the same ID.
       const config = JSON.parse(bytes.toString('utf8')) as BuildState['config'];
+      // Usage is written with the next put or flush, not per hit: a cached build stays cheap.
       e.lastUsed = new Date().toISOString();
       e.usageCount++;
-      this.persist();
+      this.dirty = true;
       return { config, layers: e.layers, ...(e.baseImage ? { baseImage: e.baseImage } : {}) };
     } catch {
       delete this.entries[key];
@@ -111,14 +119,15 @@ export class BuildCache {
   async prune(select: (e: CacheEntry) => boolean = () => true): Promise<{ deleted: string[]; bytes: number }> {
     const gone = this.list().filter(select);
     for (const e of gone) delete this.entries[e.id];
+    this.present.clear();
     await this.persist();
     await this.store.collectGarbage();
     return { deleted: gone.map((e) => e.id), bytes: gone.reduce((n, e) => n + e.size, 0) };
   }
 
-  /** Waits for the index to be written. */
+  /** Writes what changed since the last write (usage counts), and waits for it. */
   flush(): Promise<void> {
-    return this.writing;
+    return this.dirty ? this.persist() : this.writing;
   }
 
   /** A layer snapshot keeps its parents (they have a child), so each entry's top chain is enough. */
@@ -133,6 +142,7 @@ export class BuildCache {
   }
 
   private persist(): Promise<void> {
+    this.dirty = false;
     const text = JSON.stringify({ version: 1, entries: this.entries } satisfies IndexFile);
     this.writing = this.writing.then(() => writeFileAtomicAsync(this.file, text, 0o600));
     return this.writing;

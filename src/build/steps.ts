@@ -12,6 +12,7 @@ import {
 import { envValue, scratchState, setEnv, withConfig, withLayer, type BuildState } from './state.js';
 import { copyStep, type CopyInstructionLike } from './copy.js';
 import { runStep } from './run.js';
+import { CacheFromMatcher, type CacheSource } from './cache-from.js';
 import type { BuildWorker, NewLayerResult } from './worker.js';
 import type { ContainerConfig } from '../oci/image-spec.js';
 import { invalidArgument } from '../util/errors.js';
@@ -40,6 +41,8 @@ export interface StageBuilderOptions {
   tmpDir: string;
   signal: AbortSignal;
   stageResult: (index: number) => Promise<StageResult>;
+  /** --cache-from images: their history and layers may stand in for steps (cache-from.ts). */
+  cacheFrom: readonly CacheSource[];
   firstStep: number;
   totalSteps: number;
   print: (line: string) => void;
@@ -55,6 +58,7 @@ export class StageBuilder {
   private readonly args = new Map<string, string>();
   private cmdSet = false;
   private step: number;
+  private cacheFrom: CacheFromMatcher | undefined;
 
   constructor(private readonly o: StageBuilderOptions) {
     this.step = o.firstStep;
@@ -109,6 +113,7 @@ export class StageBuilder {
       this.key = img.id;
     }
     this.o.print(` ---> ${shortId(this.state.baseImage ?? this.key)}\n`);
+    if (this.o.cacheFrom.length) this.cacheFrom = new CacheFromMatcher(this.o.cacheFrom, this.state);
     await this.onbuildTriggers();
   }
 
@@ -262,7 +267,9 @@ export class StageBuilder {
   private async metaStep(text: string, apply: (s: BuildState) => BuildState): Promise<void> {
     const key = stepKey(this.key, { meta: text });
     const cached = await this.lookupCache(key);
-    return this.finish(key, cached ?? apply(this.state), 0, cached !== undefined);
+    const next = cached ?? apply(this.state);
+    this.cacheFrom?.advance(next.config.history?.at(-1)?.created_by ?? '', false);
+    return this.finish(key, next, 0, cached !== undefined);
   }
 
   /**
@@ -272,7 +279,16 @@ export class StageBuilder {
   async layerStep(description: unknown, createdBy: string, run: (state: BuildState) => Promise<{ config: ContainerConfig; layer: NewLayerResult | undefined }>): Promise<void> {
     const key = stepKey(this.key, description);
     const cached = await this.lookupCache(key);
-    if (cached) return this.finish(key, cached, 0, true);
+    if (cached) {
+      this.cacheFrom?.advance(createdBy, cached.layers.length > this.state.layers.length);
+      return this.finish(key, cached, 0, true);
+    }
+    const borrowed = this.o.noCache ? undefined : this.cacheFrom?.take(createdBy);
+    if (borrowed) {
+      this.o.print(' ---> Using cache\n');
+      return this.finish(key, withLayer(this.state, createdBy, borrowed.layer), borrowed.layer?.size ?? 0, false);
+    }
+    this.cacheFrom?.drop();
     const { config, layer } = await run(this.state);
     const withCfg: BuildState = { ...this.state, config: { ...this.state.config, config } };
     return this.finish(key, withLayer(withCfg, createdBy, layer), layer?.size ?? 0, false);

@@ -56,7 +56,7 @@ export interface StepFs {
 
 export interface BuildWorker {
   /** A base image by reference, pulled when missing (the classic builder does; `pull` forces it). */
-  baseImage(ref: string, opts: { pull: boolean; platform?: string; output: (line: string) => void; signal: AbortSignal }): Promise<BaseImage>;
+  baseImage(ref: string, opts: { pull: boolean; localOnly?: boolean; platform?: string; output: (line: string) => void; signal: AbortSignal }): Promise<BaseImage>;
   /** Runs the step's command in a container on the state; throws with the exit code on failure. */
   run(req: RunStepRequest): Promise<NewLayerResult | undefined>;
   /** Changes the state's filesystem through `fn`; the layer it made, or undefined when nothing changed. */

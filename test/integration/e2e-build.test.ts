@@ -200,6 +200,25 @@ function buildWorkflow(cli: DockerCli, kind: 'docker' | 'berth', tag: string): v
     assert.match(missing.out, /missing\.txt: file does not exist|file not found in build context/);
   });
 
+  it(`${tag}: --cache-from lets an image's layers stand in for the steps that made them`, { skip: kind === 'berth' ? 'builder prune is a docker CLI command here' : false }, () => {
+    const dir = writeTree(mkdtempSync(join(daemon!.root, `cachefrom-${tag}-`)), {
+      Dockerfile: 'FROM bbox\nCOPY f.txt /f.txt\nRUN echo ran > /ran.txt\nCMD ["cat", "/f.txt", "/ran.txt"]\n',
+      'f.txt': 'from the context\n',
+    });
+    assert.equal(build(['-t', image('cachefrom'), dir]).code, 0);
+    const id = cli.inspect(image('cachefrom'), '{{.Id}}');
+    cli.ok(['builder', 'prune', '-af']);
+    const cold = build(['-t', image('cachefrom2'), dir]);
+    assert.deepEqual(ranSteps(kind, cold.out), [2, 3, 4], 'without the cache everything runs');
+    cli.ok(['builder', 'prune', '-af']);
+    const borrowed = build(['--cache-from', image('cachefrom'), '-t', image('cachefrom3'), dir]);
+    assert.equal(borrowed.code, 0, borrowed.out);
+    assert.deepEqual(ranSteps(kind, borrowed.out), [4], `only CMD is not taken from the image (metadata steps are recomputed)\n${borrowed.out}`);
+    assert.doesNotMatch(borrowed.out, /Running in/);
+    assert.deepEqual(cli.inspect(image('cachefrom3'), '{{json .RootFS.Layers}}'), cli.inspect(id, '{{json .RootFS.Layers}}'));
+    assert.equal(cli.ok(['run', '--rm', '--pull=never', image('cachefrom3')]), 'from the context\nran\n');
+  });
+
   it(`${tag}: a Dockerfile alone on stdin builds without a context`, () => {
     const r = build(['-t', image('stdin'), '-'], 'FROM bbox\nENV FROM_STDIN=yes\nCMD ["sh", "-c", "echo $FROM_STDIN"]\n');
     assert.equal(r.code, 0, r.out);

@@ -31,11 +31,12 @@ export class DaemonBuildWorker implements BuildWorker {
     this.cacheMounts = daemon.buildCacheMounts;
   }
 
-  async baseImage(ref: string, opts: { pull: boolean; platform?: string; output: (line: string) => void; signal: AbortSignal }): Promise<BaseImage> {
+  async baseImage(ref: string, opts: { pull: boolean; localOnly?: boolean; platform?: string; output: (line: string) => void; signal: AbortSignal }): Promise<BaseImage> {
     let img = opts.pull ? undefined : await this.store.resolve(ref).catch((err: unknown) => {
       if (isBerthError(err, 'NotFound')) return undefined;
       throw err;
     });
+    if (!img && opts.localOnly) throw notFound(`No such image: ${ref}`);
     if (!img) {
       await this.daemon.pullImage(ref, {
         ...(opts.platform ? { platform: opts.platform } : {}),
@@ -238,11 +239,7 @@ export class DaemonBuildWorker implements BuildWorker {
 
 function stepFs(rootfs: string): StepFs {
   return {
-    async kind(path) {
-      const { resolveInRoot } = await import('../services/root-access.js');
-      const r = await resolveInRoot(rootfs, path);
-      return r.kind === 'missing' ? 'missing' : r.kind === 'dir' ? 'dir' : 'file';
-    },
+    kind: (path) => kindInRoot(rootfs, path),
     async owner(user) {
       const { resolveContainerUser } = await import('../services/container-user.js');
       const o = await resolveContainerUser(rootfs, user);
@@ -253,7 +250,6 @@ function stepFs(rootfs: string): StepFs {
       await putArchive(rootfs, at, tar, { noOverwriteDirNonDir: false, copyUIDGID: false });
     },
     async mkdirp(path, owner) {
-      const { resolveInRoot } = await import('../services/root-access.js');
       const { tarBuffer } = await import('../../images/tar/writer.js');
       const { Readable } = await import('node:stream');
       const { putArchive } = await import('../services/archive.js');
@@ -261,11 +257,36 @@ function stepFs(rootfs: string): StepFs {
       const missing: string[] = [];
       for (let i = 1; i <= parts.length; i++) {
         const p = parts.slice(0, i).join('/');
-        if ((await resolveInRoot(rootfs, `/${p}`)).kind === 'missing') missing.push(p);
+        if ((await kindInRoot(rootfs, `/${p}`)) === 'missing') missing.push(p);
       }
       if (missing.length === 0) return;
       const tar = tarBuffer(missing.map((name) => ({ name: `${name}/`, type: 'dir' as const, mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, mtimeSec: Math.floor(Date.now() / 1000) })));
       await putArchive(rootfs, '/', Readable.from([tar]), { noOverwriteDirNonDir: false, copyUIDGID: false });
     },
   };
+}
+
+/**
+ * What path is in the step's root. The root is this build's own snapshot, which nothing else
+ * changes meanwhile: when no component of the path is a symlink, lstat from the host sees what
+ * the container would, and costs no process. A symlink on the way is resolved inside the root
+ * by berth-unpack (root-access.ts), as for `docker cp`.
+ */
+async function kindInRoot(rootfs: string, path: string): Promise<'dir' | 'file' | 'missing'> {
+  const { lstat } = await import('node:fs/promises');
+  const parts = path.split('/').filter((p) => p && p !== '.');
+  if (!parts.includes('..')) {
+    let st: import('node:fs').Stats | undefined;
+    for (let i = 1; i <= parts.length; i++) {
+      st = await lstat(join(rootfs, ...parts.slice(0, i))).catch(() => undefined);
+      if (!st) return 'missing';
+      if (st.isSymbolicLink()) break;
+      if (i < parts.length && !st.isDirectory()) return 'missing';
+      if (i === parts.length) return st.isDirectory() ? 'dir' : 'file';
+    }
+    if (parts.length === 0) return 'dir';
+  }
+  const { resolveInRoot } = await import('../services/root-access.js');
+  const r = await resolveInRoot(rootfs, path);
+  return r.kind === 'missing' ? 'missing' : r.kind === 'dir' ? 'dir' : 'file';
 }
