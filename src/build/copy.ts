@@ -31,25 +31,44 @@ interface Sources {
 export async function copyStep(b: StageBuilder, inst: CopyInstructionLike, source: PlannedStage['sources'][number] | undefined, o: StageBuilderOptions): Promise<void> {
   const where = `${inst.loc.file}:${inst.loc.line}`;
   const chmod = parseChmod(inst.flags.chmod, where);
-  const sources = await gatherSources(inst, source?.ref, o, where);
+  const workdir = b.current.config.config?.WorkingDir || '/';
+  const dest = inst.dest;
+  const absDest = dest.startsWith('/') ? posix.normalize(dest) : posix.join(workdir, dest);
+  const write = { dest, absDest, workdir, chown: inst.flags.chown, chmod };
+  const common = { dest, workdir, chown: inst.flags.chown ?? null, chmod: chmod ?? null, parents: inst.kind === 'COPY' ? inst.flags.parents : false, exclude: inst.flags.exclude };
+  const ref = source?.ref;
+  if (inst.kind === 'COPY' && inst.flags.from && ref && ref.kind !== 'scratch') {
+    // Another stage's (or image's) files are fixed by its key (or ID): no need to export them
+    // to know whether the step is cached — only when it runs.
+    const from = ref.kind === 'stage' ? (await o.stageResult(ref.stage)).key : (await fromImage(ref.image, o)).id;
+    const createdBy = `${NOP}COPY --from=${from.replace(/^sha256:/, '').slice(0, 12)} ${inst.sources.join(' ')} in ${dest} `;
+    await b.layerStep({ COPY: { from, sources: inst.sources }, ...common }, createdBy, async (state) => {
+      const sources = await gatherSources(inst, ref, o, where);
+      try {
+        return { config: state.config.config ?? {}, layer: await o.worker.change(state, (fs) => writeCopy(fs, sources, new Set(), write)) };
+      } finally {
+        for (const c of sources.owned) await c.close().catch(() => undefined);
+      }
+    });
+    return;
+  }
+  const sources = await gatherSources(inst, ref, o, where);
   try {
-    const workdir = b.current.config.config?.WorkingDir || '/';
-    const dest = inst.dest;
-    const absDest = dest.startsWith('/') ? posix.normalize(dest) : posix.join(workdir, dest);
     const extract = inst.kind === 'ADD' && inst.flags.unpack !== false && !sources.remote ? await archives(sources) : new Set<SourceMatch>();
     const kind = sources.matches.length === 1 && sources.matches[0]!.entry.type !== 'dir' ? 'file' : sources.matches.length === 1 ? 'dir' : 'multi';
     const createdBy = `${NOP}${inst.kind} ${kind}:${sources.checksum.slice(7)} in ${dest} `;
-    const description = {
-      [inst.kind]: sources.checksum, dest, workdir, chown: inst.flags.chown ?? null, chmod: chmod ?? null,
-      parents: inst.kind === 'COPY' ? inst.flags.parents : false, exclude: inst.flags.exclude, extract: [...extract].map((m) => m.path),
-    };
+    const description = { [inst.kind]: sources.checksum, ...common, extract: [...extract].map((m) => m.path) };
     await b.layerStep(description, createdBy, async (state) => {
-      const layer = await o.worker.change(state, (fs) => writeCopy(fs, sources, extract, { dest, absDest, workdir, chown: inst.flags.chown, chmod }));
+      const layer = await o.worker.change(state, (fs) => writeCopy(fs, sources, extract, write));
       return { config: state.config.config ?? {}, layer };
     });
   } finally {
     for (const c of sources.owned) await c.close().catch(() => undefined);
   }
+}
+
+function fromImage(image: string, o: StageBuilderOptions): Promise<import('./worker.js').BaseImage> {
+  return o.worker.baseImage(image, { pull: o.pull, signal: o.signal, output: (l) => o.print(l) });
 }
 
 async function writeCopy(
@@ -123,10 +142,7 @@ async function fromState(
 ): Promise<Sources> {
   const state = ref.kind === 'stage'
     ? (await o.stageResult(ref.stage)).state
-    : await (async () => {
-      const img = await o.worker.baseImage(ref.image, { pull: o.pull, signal: o.signal, output: (l) => o.print(l) });
-      return { config: img.config, layers: img.layers, baseImage: img.id };
-    })();
+    : await fromImage(ref.image, o).then((img) => ({ config: img.config, layers: img.layers, baseImage: img.id }));
   const cleaned = inst.sources.map((s) => posix.normalize(`/${s}`));
   const base = commonStaticDir(cleaned);
   const tar = await o.worker.exportPath(state, base === '/' ? '/.' : `${base}/.`);

@@ -120,7 +120,8 @@ function buildWorkflow(cli: DockerCli, kind: 'docker' | 'berth', tag: string): v
     assert.ok(!(config['Env'] as string[]).some((e) => e.startsWith('APP_HOME=')), 'the first stage\'s ENV stays there');
     const history = cli.lines(['history', '--no-trunc', '--format', '{{.CreatedBy}}', image('multi')]);
     assert.match(history[0]!, /CMD \["cat \/out\/built.txt"\]/);
-    assert.ok(history.some((h) => /COPY multi:[0-9a-f]{64} in \/out\//.test(h)), history.join('\n'));
+    assert.ok(history.some((h) => /COPY --from=[0-9a-f]{12} \/src\/built.txt \/src\/runs-seen.txt in \/out\//.test(h)), history.join('\n'));
+    assert.ok(history.some((h) => /COPY file:[0-9a-f]{64} in \/out\/inline.txt/.test(h)), history.join('\n'));
   });
 
   it(`${tag}: .dockerignore keeps files out of the context, with its exceptions`, () => {
