@@ -2,7 +2,7 @@
 // Debian's python3-docker when both are there — does the basics against a private berthd:
 // containers.run (foreground, with a failing command, detached), create/start/wait/logs/
 // remove, list, exec_run (and the low-level exec API), api.attach, images.pull/list/get
-// (save)/load/push/remove, commit, events with since/until and decode=True. One python
+// (save)/load/push/remove, commit, images.build, events with since/until and decode=True. One python
 // script (test/integration/py/e2e_docker_py.py) runs every step on its own and prints JSON;
 // each step's result is asserted here as docker-py shows it against dockerd.
 import { describe, it, before, after } from 'node:test';
@@ -189,6 +189,15 @@ describe('docker-py against berthd', { skip, timeout: 1_200_000 }, () => {
       assert.equal(v.still_there, false);
       assert.equal(v.pulled_id, v.id);
       assert.equal(v.run, 'pushed\n');
+    });
+
+    it('images.build builds a Dockerfile with build args; a failing RUN raises BuildError', () => {
+      const v = value<{ id: string; tags: string[]; steps: string[]; run: string; failure: string }>('images_build');
+      assert.match(v.id, /^sha256:[0-9a-f]{64}$/);
+      assert.deepEqual(v.tags, [`${prefix}-built:1`]);
+      assert.deepEqual(v.steps.map((s) => s.replace(/ : .*/, '')), ['Step 1/4', 'Step 2/4', 'Step 3/4', 'Step 4/4']);
+      assert.equal(v.run, 'built for docker-py\n');
+      assert.match(v.failure, /The command '\/bin\/sh -c exit 3' returned a non-zero code: 3/);
     });
 
     it('images.remove untags; an unknown image raises ImageNotFound', () => {

@@ -16,7 +16,7 @@ import type { ImageStore } from '../../images/store.js';
 import { chainIds, MediaTypes, type Manifest } from '../../oci/image-spec.js';
 import type { HostConfig, MountSpec } from '../../oci/engine-api.js';
 import { withTempMount } from '../../snapshots/mount.js';
-import type { Digest } from '../../util/digest.js';
+import { digestOf, type Digest } from '../../util/digest.js';
 import { isBerthError, notFound } from '../../util/errors.js';
 import { EMPTY_LAYER_DIFF_ID, storeSnapshotDiff } from '../images/commit.js';
 import type { Daemon } from '../daemon.js';
@@ -169,8 +169,15 @@ export class DaemonBuildWorker implements BuildWorker {
   }
 
   async commitImage(state: BuildState, refs: string[]): Promise<Digest> {
+    const configBytes = Buffer.from(JSON.stringify(state.config));
+    // A rebuild that changed nothing makes the image it made before: only the tags move.
+    const existing = await this.store.resolve(digestOf(configBytes)).catch(() => undefined);
+    if (existing) {
+      for (const ref of refs) await this.store.tag(existing.id, ref);
+      return existing.id;
+    }
     await this.ensureSnapshots(state);
-    const desc = await writeManifest(this.store, Buffer.from(JSON.stringify(state.config)), state.layers, this.lease);
+    const desc = await writeManifest(this.store, configBytes, state.layers, this.lease);
     const img = await this.store.addImage(desc, { refs });
     return img.id;
   }

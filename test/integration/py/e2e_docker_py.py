@@ -263,6 +263,23 @@ def images_remove():
 
 
 @step
+def images_build():
+    import io
+    dockerfile = f"FROM {IMAGE}\nARG WHO=nobody\nRUN echo built for $WHO > /built\nCMD [\"cat\", \"/built\"]\n"
+    ref = f"{PREFIX}-built:1"
+    image, logs = client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=ref, buildargs={"WHO": "docker-py"}, rm=True)
+    made_images.append(ref)
+    lines = [chunk.get("stream", "") for chunk in logs]
+    run = client.containers.run(ref, remove=True, labels=LABELS)
+    try:
+        client.images.build(fileobj=io.BytesIO(f"FROM {IMAGE}\nRUN exit 3\n".encode()), rm=True)
+        failure = "built?"
+    except docker.errors.BuildError as err:
+        failure = str(err)
+    return {"id": image.id, "tags": image.tags, "steps": [l.strip() for l in lines if l.startswith("Step ")], "run": text(run), "failure": failure}
+
+
+@step
 def events():
     since = int(time.time()) - 1
     container = client.containers.create(IMAGE, ["sh", "-c", "exit 7"], name=name("events"), labels=LABELS)
