@@ -53,7 +53,9 @@ const MAX_DOCKERFILE = 4 * 1024 * 1024;
 export async function build(worker: BuildWorker, cache: BuildCache, context: BuildContext, opts: BuildOptions): Promise<BuildResult> {
   const dockerfilePath = opts.dockerfile || 'Dockerfile';
   const text = opts.dockerfileText ?? (await readDockerfile(context, dockerfilePath));
-  const df = parseDockerfile(text, { file: baseName(dockerfilePath) });
+  // docker's CLI sends `-f -` (or a Dockerfile outside the context) as .dockerfile.<random>.
+  const shownName = baseName(dockerfilePath).startsWith('.dockerfile.') ? 'Dockerfile' : baseName(dockerfilePath);
+  const df = parseDockerfile(text, { file: shownName });
   const ignore = await readIgnoreFile(context, dockerfilePath);
   context.exclude(ignore.matcher);
   const buildArgs = definedArgs(opts.buildArgs);

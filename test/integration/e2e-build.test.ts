@@ -5,8 +5,9 @@
 // base is a busybox rootfs imported by the test.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { BERTH_CLI, startBerthd, type Berthd } from '../helpers/berthd.js';
 import { DOCKER_20, DockerCli, logTail } from '../helpers/e2e-fixtures.js';
@@ -61,6 +62,27 @@ STOPSIGNAL SIGTERM
 ENTRYPOINT ["sh", "-c"]
 CMD ["cat /out/built.txt"]
 `;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const c = connect(port, '127.0.0.1', () => (c.destroy(), resolve(true)));
+      c.on('error', () => resolve(false));
+    });
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port}`);
+}
 
 /** Which steps ran (not cached) in a build's output, by step number. */
 function ranSteps(cli: 'docker' | 'berth', output: string): number[] {
@@ -218,6 +240,56 @@ function buildWorkflow(cli: DockerCli, kind: 'docker' | 'berth', tag: string): v
     assert.doesNotMatch(borrowed.out, /Running in/);
     assert.deepEqual(cli.inspect(image('cachefrom3'), '{{json .RootFS.Layers}}'), cli.inspect(id, '{{json .RootFS.Layers}}'));
     assert.equal(cli.ok(['run', '--rm', '--pull=never', image('cachefrom3')]), 'from the context\nran\n');
+  });
+
+  it(`${tag}: ADD archives and URLs, COPY --parents/--exclude, RUN --network, -f -, --iidfile, secrets`, async () => {
+    const dir = writeTree(mkdtempSync(join(daemon!.root, `forms-${tag}-`)), {
+      'tree/a/keep.txt': 'keep\n', 'tree/a/skip.log': 'skip\n', 'tree/b/keep.txt': 'b\n',
+    });
+    assert.equal(spawnSync('tar', ['-C', join(dir, 'tree'), '-czf', join(dir, 'bundle.tar.gz'), 'a']).status, 0);
+    // The CLI runs synchronously here: the file server must be a process of its own.
+    const port = await freePort();
+    writeTree(join(dir, 'www'), { 'remote.txt': 'from the server\n' });
+    const server = spawn('/bin/busybox', ['httpd', '-f', '-p', `127.0.0.1:${port}`, '-h', join(dir, 'www')], { stdio: 'ignore' });
+    try {
+      await waitForPort(port);
+      const dockerfile = [
+        'FROM bbox',
+        'ADD bundle.tar.gz /unpacked/',
+        `ADD http://127.0.0.1:${port}/remote.txt /remote.txt`,
+        'COPY --parents tree/*/keep.txt /parents/',
+        'COPY --exclude=*.log tree/a /excluded/',
+        'RUN --network=none sh -c "ip -o link 2>/dev/null | grep -vc lo: > /links.txt || true"',
+        'CMD ["sh", "-c", "find /unpacked /parents /excluded -type f | sort; stat -c %a /remote.txt; cat /remote.txt"]',
+      ].join('\n') + '\n';
+      const iid = join(dir, 'iid.txt');
+      const r = build(['-f', '-', '--iidfile', iid, '-t', image('forms'), dir], dockerfile);
+      assert.equal(r.code, 0, r.out);
+      assert.equal(readFileSync(iid, 'utf8'), cli.inspect(image('forms'), '{{.Id}}'));
+      assert.equal(cli.ok(['run', '--rm', '--pull=never', image('forms')]),
+        '/excluded/keep.txt\n/parents/tree/a/keep.txt\n/parents/tree/b/keep.txt\n/unpacked/a/keep.txt\n/unpacked/a/skip.log\n600\nfrom the server\n');
+      const closed = await freePort();
+      const unreachable = build(['-f', '-', dir], `FROM bbox\nADD http://127.0.0.1:${closed}/nothing.txt /x\n`);
+      assert.notEqual(unreachable.code, 0);
+      assert.match(unreachable.out, new RegExp(`Dockerfile:2: ADD http://127\\.0\\.0\\.1:${closed}/nothing\\.txt: .*ECONNREFUSED`));
+      const secret = build(['-f', '-', dir], 'FROM bbox\nRUN --mount=type=secret,id=token,required=true cat /run/secrets/token\n');
+      assert.notEqual(secret.code, 0);
+      assert.match(secret.out, /secret token not found/);
+    } finally {
+      server.kill('SIGKILL');
+    }
+  });
+
+  it(`${tag}: a changed HEALTHCHECK or ONBUILD never reuses the old step's result`, () => {
+    const dir = mkdtempSync(join(daemon!.root, `poison-${tag}-`));
+    const df = (health: string, trigger: string): string => `FROM bbox\nLABEL client=${tag}\nHEALTHCHECK CMD ${health}\nONBUILD RUN ${trigger}\nRUN echo same > /same\n`;
+    assert.equal(build(['-f', '-', '-t', image('poison'), dir], df('true', 'echo one')).code, 0);
+    const changed = build(['-f', '-', '-t', image('poison'), dir], df('false', 'echo one'));
+    assert.deepEqual(ranSteps(kind, changed.out), [3, 4, 5], changed.out);
+    assert.deepEqual(JSON.parse(cli.inspect(image('poison'), '{{json .Config.Healthcheck.Test}}')), ['CMD-SHELL', 'false']);
+    const trigger = build(['-f', '-', '-t', image('poison'), dir], df('false', 'echo two'));
+    assert.deepEqual(ranSteps(kind, trigger.out), [4, 5], trigger.out);
+    assert.deepEqual(JSON.parse(cli.inspect(image('poison'), '{{json .Config.OnBuild}}')), ['RUN echo two']);
   });
 
   it(`${tag}: a Dockerfile alone on stdin builds without a context`, () => {

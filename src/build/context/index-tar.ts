@@ -15,7 +15,7 @@ import { EntryTree, dirEntry, parentOf, type ContextEntry } from './tree.js';
 
 export async function indexTar(file: FileHandle, size: number, limits: TarLimits): Promise<EntryTree> {
   const tree = new EntryTree();
-  const reader = new TarReader(new FileTarSource(file, size), limits);
+  const reader = new TarReader(new FileTarSource(file, size), { ...limits, allowMissingEnd: true });
   let inodes = 0;
   for (let e = await reader.next(); e; e = await reader.next()) {
     const name = cleanName(e.name);

@@ -9,6 +9,8 @@ export interface TarLimits {
   maxEntries: number;
   /** Bytes of one PAX header or GNU long name/link. */
   maxHeaderBytes: number;
+  /** Accept a stream that ends in the last member's padding (build contexts from docker's CLI). */
+  allowMissingEnd?: boolean;
 }
 
 export const DEFAULT_TAR_LIMITS: TarLimits = { maxEntries: 4_000_000, maxHeaderBytes: 1024 * 1024 };
@@ -178,18 +180,26 @@ export class TarReader {
 
   private async skipData(): Promise<void> {
     if (this.ended) return;
-    let left = this.remaining + this.pad;
+    const data = this.remaining;
+    const pad = this.pad;
     this.remaining = 0;
     this.pad = 0;
-    if (this.src.skip && left > 0) {
-      if ((await this.src.skip(left)) < left) throw invalidArgument('truncated tar: stream ends inside an entry');
-      return;
-    }
-    while (left > 0) {
+    if (!(await this.skipBytes(data))) throw invalidArgument('truncated tar: stream ends inside an entry');
+    // docker's CLI ends some build contexts right after the last member's data, without its
+    // padding or the end-of-archive blocks (Go's reader accepts that); layers stay strict.
+    if (!(await this.skipBytes(pad)) && !this.limits.allowMissingEnd) throw invalidArgument('truncated tar: stream ends inside an entry');
+  }
+
+  /** Skips n bytes; false when the stream ends first. */
+  private async skipBytes(n: number): Promise<boolean> {
+    if (n === 0) return true;
+    if (this.src.skip) return (await this.src.skip(n)) >= n;
+    for (let left = n; left > 0; ) {
       const part = await this.src.some(left);
-      if (part.length === 0) throw invalidArgument('truncated tar: stream ends inside an entry');
+      if (part.length === 0) return false;
       left -= part.length;
     }
+    return true;
   }
 }
 
