@@ -102,6 +102,13 @@ const MANAGEMENT: Record<string, Management> = {
       rm: { entry: { file: 'network', summary: 'Remove one or more networks' }, aliases: ['remove'] },
     },
   },
+  builder: {
+    summary: 'Manage builds',
+    subcommands: {
+      build: sub('build'),
+      prune: { entry: { file: 'prune', summary: 'Remove build cache' } },
+    },
+  },
   volume: {
     summary: 'Manage volumes',
     subcommands: {

@@ -532,6 +532,10 @@ export class EngineClient {
     return this.json('POST', '/networks/prune', { query: { filters: filtersParam(filters) } });
   }
 
+  pruneBuildCache(opts: { all?: boolean; filters?: Filters } = {}): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }> {
+    return this.json('POST', '/build/prune', { query: { all: opts.all || undefined, filters: filtersParam(opts.filters ?? {}) } });
+  }
+
   pruneImages(filters: Filters = {}): Promise<ImagePruneResponse> {
     return this.json('POST', '/images/prune', { query: { filters: filtersParam(filters) } });
   }

@@ -404,7 +404,7 @@ export const networkPruneCommand: CommandDef = {
   summary: 'Remove all unused networks',
   maxArgs: 0,
   flags: [
-    filterFlag('Provide filter values (e.g. "until=<timestamp>")', undefined),
+    filterFlag('Provide filter values (e.g. "until=<timestamp>")', ''),
     { name: 'force', short: 'f', type: 'bool', usage: 'Do not prompt for confirmation' },
   ],
   async run(ctx, _args, flags) {

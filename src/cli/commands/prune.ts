@@ -9,6 +9,8 @@ import { boolFlag, confirm, filterFlag, listFlag, parseFilters } from './read-su
 
 const CONTAINER_WARNING = 'WARNING! This will remove all stopped containers.\nAre you sure you want to continue?';
 const ALL_IMAGES_WARNING = 'WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue?';
+const BUILD_CACHE_WARNING = 'WARNING! This will remove all dangling build cache.\nAre you sure you want to continue?';
+const ALL_BUILD_CACHE_WARNING = 'WARNING! This will remove all build cache.\nAre you sure you want to continue?';
 const DANGLING_WARNING = 'WARNING! This will remove all dangling images.\nAre you sure you want to continue?';
 
 export interface PruneResult {
@@ -50,7 +52,7 @@ export const containerPruneCommand: CommandDef = {
   usage: 'docker container prune [OPTIONS]',
   summary: 'Remove all stopped containers',
   maxArgs: 0,
-  flags: [filterFlag('Provide filter values (e.g. "until=<timestamp>")', undefined), forceFlag],
+  flags: [filterFlag('Provide filter values (e.g. "until=<timestamp>")', ''), forceFlag],
   async run(ctx, _args, flags) {
     const filters = parseFilters(listFlag(flags['filter']), '--filter');
     if (!(await confirmed(ctx, boolFlag(flags['force']), CONTAINER_WARNING))) return 0;
@@ -66,7 +68,7 @@ export const imagePruneCommand: CommandDef = {
   maxArgs: 0,
   flags: [
     { name: 'all', short: 'a', type: 'bool', usage: 'Remove all unused images, not just dangling ones' },
-    filterFlag('Provide filter values (e.g. "until=<timestamp>")', undefined),
+    filterFlag('Provide filter values (e.g. "until=<timestamp>")', ''),
     forceFlag,
   ],
   async run(ctx, _args, flags) {
@@ -74,6 +76,28 @@ export const imagePruneCommand: CommandDef = {
     const all = boolFlag(flags['all']);
     if (!(await confirmed(ctx, boolFlag(flags['force']), all ? ALL_IMAGES_WARNING : DANGLING_WARNING))) return 0;
     report(ctx, await pruneImages(await ctx.client(), filters, all));
+    return 0;
+  },
+};
+
+/** berth's build cache has no dangling/in-use split: both forms remove every entry the filters pick. */
+export const builderPruneCommand: CommandDef = {
+  name: 'builder prune',
+  usage: 'docker builder prune',
+  summary: 'Remove build cache',
+  maxArgs: 0,
+  flags: [
+    { name: 'all', short: 'a', type: 'bool', usage: 'Remove all unused build cache, not just dangling ones' },
+    filterFlag('Provide filter values (e.g. "until=24h")', ''),
+    forceFlag,
+  ],
+  async run(ctx, _args, flags) {
+    const filters = parseFilters(listFlag(flags['filter']), '--filter');
+    const all = boolFlag(flags['all']);
+    if (!(await confirmed(ctx, boolFlag(flags['force']), all ? ALL_BUILD_CACHE_WARNING : BUILD_CACHE_WARNING))) return 0;
+    const r = await (await ctx.client()).pruneBuildCache({ all, filters });
+    const deleted = r.CachesDeleted ?? [];
+    report(ctx, { spaceReclaimed: r.SpaceReclaimed, output: deleted.length ? 'Deleted build cache objects:\n' + deleted.map((id) => id + '\n').join('') : '' });
     return 0;
   },
 };

@@ -24,7 +24,8 @@ export const INSPECT_FORMAT_HELP =
 
 export const formatFlag = (usage = FORMAT_HELP, short?: string): FlagSpec => ({ name: 'format', type: 'string', usage, ...(short ? { short } : {}) });
 
-export const filterFlag = (usage = 'Filter output based on conditions provided', short: string | undefined = 'f'): FlagSpec => ({
+/** `short`: '' for none (the prune commands, where -f is --force). */
+export const filterFlag = (usage = 'Filter output based on conditions provided', short = 'f'): FlagSpec => ({
   name: 'filter',
   type: 'list',
   valueName: 'filter',

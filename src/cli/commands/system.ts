@@ -58,7 +58,7 @@ export const systemPruneCommand: CommandDef = {
   maxArgs: 0,
   flags: [
     { name: 'all', short: 'a', type: 'bool', usage: 'Remove all unused images not just dangling ones' },
-    filterFlag('Provide filter values (e.g. "label=<key>=<value>")', undefined),
+    filterFlag('Provide filter values (e.g. "label=<key>=<value>")', ''),
     { name: 'force', short: 'f', type: 'bool', usage: 'Do not prompt for confirmation' },
     { name: 'volumes', type: 'bool', usage: 'Prune anonymous volumes' },
   ],

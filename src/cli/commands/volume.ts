@@ -103,7 +103,7 @@ export const volumePruneCommand: CommandDef = {
   maxArgs: 0,
   flags: [
     { name: 'all', short: 'a', type: 'bool', usage: 'Remove all unused volumes, not just anonymous ones' },
-    filterFlag("Provide filter values (e.g. 'label=<label>')", undefined),
+    filterFlag("Provide filter values (e.g. 'label=<label>')", ''),
     { name: 'force', short: 'f', type: 'bool', usage: 'Do not prompt for confirmation' },
   ],
   async run(ctx, _args, flags) {
