@@ -61,19 +61,19 @@ export async function build(worker: BuildWorker, cache: BuildCache, context: Bui
   const buildArgs = definedArgs(opts.buildArgs);
   const platformArgs = platformArgValues(opts.platform);
   const plan = planStages(df, { buildArgs, ...(opts.target ? { target: opts.target } : {}), platformArgs });
-  const total = plan.stages.reduce((n, s) => n + 1 + s.stage.instructions.length, 0);
+  // Steps are numbered across the stages built, FROM included, as the classic builder does.
+  const firstStep = new Map<number, number>();
+  let total = 0;
+  for (const s of plan.stages) {
+    firstStep.set(s.index, total + 1);
+    total += 1 + s.stage.instructions.length;
+  }
   const cacheFrom = await cacheSources(worker, opts);
   const tmp = mkdtempSync(join(opts.tmpDir, 'build-'));
   const used = new Set<string>();
   try {
     const printer = new StagePrinter(plan, opts);
     const results = new Map<number, Promise<StageResult>>();
-    let step = 0;
-    const firstStep = new Map<number, number>();
-    for (const s of plan.stages) {
-      firstStep.set(s.index, step + 1);
-      step += 1 + s.stage.instructions.length;
-    }
     for (const s of plan.stages) {
       const deps = Promise.all(s.deps.map((d) => results.get(d)!));
       results.set(s.index, deps.then(async () => {

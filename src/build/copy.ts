@@ -6,16 +6,17 @@
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { BuildContext, checksumSources, copyArchive, planCopy, resolveSources, type SourceMatch } from './context/index.js';
-import type { AddInstruction, CopyInstruction, PlannedStage, StageRef } from './dockerfile/index.js';
-import type { StageBuilder, StageBuilderOptions } from './steps.js';
+import type { AddInstruction, CopyInstruction, StageRef } from './dockerfile/index.js';
+import { referencedState, type StageBuilder, type StageBuilderOptions } from './steps.js';
 import type { StepFs } from './worker.js';
 import { tarBuffer } from '../images/tar/writer.js';
+import { BLOCK, hasTarMagic } from '../images/tar/header.js';
+import { detectCompression, type Compression } from '../images/layer/compression.js';
 import { invalidArgument } from '../util/errors.js';
 
 export type CopyInstructionLike = CopyInstruction | AddInstruction;
 
 const NOP = '/bin/sh -c #(nop) ';
-const TAR_MAGIC_OFFSET = 257;
 
 interface Sources {
   ctx: BuildContext;
@@ -28,7 +29,7 @@ interface Sources {
   remote?: boolean;
 }
 
-export async function copyStep(b: StageBuilder, inst: CopyInstructionLike, source: PlannedStage['sources'][number] | undefined, o: StageBuilderOptions): Promise<void> {
+export async function copyStep(b: StageBuilder, inst: CopyInstructionLike, ref: StageRef | undefined, o: StageBuilderOptions): Promise<void> {
   const where = `${inst.loc.file}:${inst.loc.line}`;
   const chmod = parseChmod(inst.flags.chmod, where);
   const workdir = b.current.config.config?.WorkingDir || '/';
@@ -36,11 +37,10 @@ export async function copyStep(b: StageBuilder, inst: CopyInstructionLike, sourc
   const absDest = dest.startsWith('/') ? posix.normalize(dest) : posix.join(workdir, dest);
   const write = { dest, absDest, workdir, chown: inst.flags.chown, chmod };
   const common = { dest, workdir, chown: inst.flags.chown ?? null, chmod: chmod ?? null, parents: inst.kind === 'COPY' ? inst.flags.parents : false, exclude: inst.flags.exclude };
-  const ref = source?.ref;
   if (inst.kind === 'COPY' && inst.flags.from && ref && ref.kind !== 'scratch') {
     // Another stage's (or image's) files are fixed by its key (or ID): no need to export them
     // to know whether the step is cached — only when it runs.
-    const from = ref.kind === 'stage' ? (await o.stageResult(ref.stage)).key : (await fromImage(ref.image, o)).id;
+    const from = (await referencedState(o, ref)).key;
     const createdBy = `${NOP}COPY --from=${from.replace(/^sha256:/, '').slice(0, 12)} ${inst.sources.join(' ')} in ${dest} `;
     await b.layerStep({ COPY: { from, sources: inst.sources }, ...common }, createdBy, async (state) => {
       const sources = await gatherSources(inst, ref, o, where);
@@ -65,10 +65,6 @@ export async function copyStep(b: StageBuilder, inst: CopyInstructionLike, sourc
   } finally {
     for (const c of sources.owned) await c.close().catch(() => undefined);
   }
-}
-
-function fromImage(image: string, o: StageBuilderOptions): Promise<import('./worker.js').BaseImage> {
-  return o.worker.baseImage(image, { pull: o.pull, signal: o.signal, output: (l) => o.print(l) });
 }
 
 async function writeCopy(
@@ -140,9 +136,7 @@ async function fromState(
   inst: CopyInstruction, ref: Exclude<StageRef, { kind: 'scratch' }>, o: StageBuilderOptions,
   opts: { excludes?: string[]; parents?: boolean }, owned: BuildContext[], where: string,
 ): Promise<Sources> {
-  const state = ref.kind === 'stage'
-    ? (await o.stageResult(ref.stage)).state
-    : await fromImage(ref.image, o).then((img) => ({ config: img.config, layers: img.layers, baseImage: img.id }));
+  const { state } = await referencedState(o, ref);
   const cleaned = inst.sources.map((s) => posix.normalize(`/${s}`));
   const base = commonStaticDir(cleaned);
   const tar = await o.worker.exportPath(state, base === '/' ? '/.' : `${base}/.`);
@@ -191,17 +185,19 @@ async function download(url: string, where: string, signal: AbortSignal): Promis
   return { name, data, mode: 0o600, ...(Number.isFinite(modified) ? { mtimeSec: Math.floor(modified / 1000) } : {}) };
 }
 
-/** ADD's sources that are local tar archives (plain, gzip, bzip2, xz or zstd by their first bytes). */
+/** ADD's sources that are local tar archives (plain, gzip or zstd, by their first bytes). */
 async function archives(s: Sources): Promise<Set<SourceMatch>> {
   const out = new Set<SourceMatch>();
   for (const m of s.matches) {
     if (m.entry.type !== 'file' || m.entry.size < 4) continue;
-    const head = await firstBytes(s.ctx, m, 512);
-    const compressed = head[0] === 0x1f && head[1] === 0x8b || head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
-    const unsupported = head.subarray(0, 3).toString('latin1') === 'BZh' || head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
-    const tar = head.length >= TAR_MAGIC_OFFSET + 5 && head.subarray(TAR_MAGIC_OFFSET, TAR_MAGIC_OFFSET + 5).toString('latin1') === 'ustar';
-    if (unsupported) throw invalidArgument(`ADD ${m.path}: bzip2 and xz archives are not supported by berth's builder (gzip, zstd and plain tar are)`);
-    if (compressed || tar) out.add(m);
+    const head = await firstBytes(s.ctx, m, BLOCK);
+    let compression: Compression;
+    try {
+      compression = detectCompression(head);
+    } catch (err) {
+      throw invalidArgument(`ADD ${m.path}: ${(err as Error).message.replace('layers', 'archives')} by berth's builder (gzip, zstd and plain tar are)`);
+    }
+    if (compression !== 'none' || hasTarMagic(head)) out.add(m);
   }
   return out;
 }

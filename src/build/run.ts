@@ -3,10 +3,10 @@
 // records them, in front of its history entry), and its --mount and --network options.
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROXY_ARGS, runCommand, runMounts, type RunInstruction, type RunMount, type StageRef } from './dockerfile/index.js';
+import { PROXY_ARGS, runCommand, runMounts, type PlannedStage, type RunInstruction, type RunMount, type StageRef } from './dockerfile/index.js';
 import { copyArchive, planCopy, resolveSources, checksumSources } from './context/index.js';
 import { setEnv } from './state.js';
-import type { StageBuilder, StageBuilderOptions } from './steps.js';
+import { referencedState, type StageBuilder, type StageBuilderOptions } from './steps.js';
 import type { StepMount } from './worker.js';
 import { invalidArgument } from '../util/errors.js';
 
@@ -17,7 +17,7 @@ interface PreparedMounts {
   release: () => Promise<void>;
 }
 
-export async function runStep(b: StageBuilder, inst: RunInstruction, o: StageBuilderOptions): Promise<void> {
+export async function runStep(b: StageBuilder, inst: RunInstruction, sources: PlannedStage['sources'], o: StageBuilderOptions): Promise<void> {
   const command = runCommand(inst);
   const files: Array<{ name: string; content: string }> = [];
   let argv: string[];
@@ -31,7 +31,7 @@ export async function runStep(b: StageBuilder, inst: RunInstruction, o: StageBui
   const env = args.reduce((e, [k, v]) => (e.some((x) => x.startsWith(`${k}=`)) ? e : setEnv(e, k, v)), b.current.config.config?.Env ?? []);
   const historyArgs = args.filter(([k]) => !PROXY_ARGS.includes(k));
   const createdBy = `${historyArgs.length ? `|${historyArgs.length} ${historyArgs.map(([k, v]) => `${k}=${v}`).join(' ')} ` : ''}${argv.join(' ')}`;
-  const prepared = await prepareMounts(b, inst, o, files);
+  const prepared = await prepareMounts(inst, sources, o, files);
   try {
     await b.layerStep({ run: argv, args, network, mounts: prepared.key, files }, createdBy, async (state) => {
       let started: string | undefined;
@@ -60,7 +60,7 @@ function networkOf(inst: RunInstruction, dflt: 'default' | 'none' | 'host'): 'de
   throw invalidArgument(`${inst.loc.file}:${inst.loc.line}: unsupported network mode "${n}" (default, none or host)`);
 }
 
-async function prepareMounts(b: StageBuilder, inst: RunInstruction, o: StageBuilderOptions, files: Array<{ name: string; content: string }>): Promise<PreparedMounts> {
+async function prepareMounts(inst: RunInstruction, sources: PlannedStage['sources'], o: StageBuilderOptions, files: Array<{ name: string; content: string }>): Promise<PreparedMounts> {
   const out: PreparedMounts = { mounts: [], key: [], release: async () => undefined };
   const releases: Array<() => Promise<void>> = [];
   out.release = async () => {
@@ -76,8 +76,7 @@ async function prepareMounts(b: StageBuilder, inst: RunInstruction, o: StageBuil
     const parsed = runMounts(inst);
     for (let i = 0; i < parsed.length; i++) {
       const m = parsed[i]!;
-      const ref = o.planned.sources.find((s) => s.instruction === o.planned.stage.instructions.indexOf(inst) && s.mount === i)?.ref;
-      await addMount(b, inst, o, m, ref, out, releases);
+      await addMount(inst, o, m, sources.find((s) => s.mount === i)?.ref, out, releases);
     }
   } catch (err) {
     await out.release();
@@ -87,7 +86,7 @@ async function prepareMounts(b: StageBuilder, inst: RunInstruction, o: StageBuil
 }
 
 async function addMount(
-  b: StageBuilder, inst: RunInstruction, o: StageBuilderOptions, m: RunMount, ref: StageRef | undefined, out: PreparedMounts, releases: Array<() => Promise<void>>,
+  inst: RunInstruction, o: StageBuilderOptions, m: RunMount, ref: StageRef | undefined, out: PreparedMounts, releases: Array<() => Promise<void>>,
 ): Promise<void> {
   const where = `${inst.loc.file}:${inst.loc.line}`;
   const target = m.target ?? '';
@@ -109,20 +108,17 @@ async function addMount(
     case 'ssh':
       throw invalidArgument(`${where}: RUN --mount=type=ssh is not supported by berth's builder`);
     case 'bind':
-      return bindMount(b, o, m, ref, out, releases);
+      return bindMount(o, m, ref, out, releases);
   }
 }
 
-async function bindMount(
-  b: StageBuilder, o: StageBuilderOptions, m: RunMount, ref: StageRef | undefined, out: PreparedMounts, releases: Array<() => Promise<void>>,
-): Promise<void> {
+async function bindMount(o: StageBuilderOptions, m: RunMount, ref: StageRef | undefined, out: PreparedMounts, releases: Array<() => Promise<void>>): Promise<void> {
   const target = m.target ?? '';
   const source = m.source ?? '.';
   if (ref && ref.kind !== 'scratch') {
-    const from = ref.kind === 'stage' ? await o.stageResult(ref.stage) : undefined;
-    const state = from?.state ?? (await imageState(o, ref.kind === 'image' ? ref.image : ''));
-    out.mounts.push({ type: 'state', target, state, path: `/${source}`, readonly: m.readOnly });
-    out.key.push({ bind: target, source, from: from?.key ?? state.baseImage });
+    const from = await referencedState(o, ref);
+    out.mounts.push({ type: 'state', target, state: from.state, path: `/${source}`, readonly: m.readOnly });
+    out.key.push({ bind: target, source, from: from.key });
     return;
   }
   // From the build context: its files, as they are after .dockerignore, in a host directory.
@@ -132,10 +128,4 @@ async function bindMount(
   releases.push(dir.release);
   out.mounts.push({ type: 'context', target, path: dir.path, readonly: m.readOnly });
   out.key.push({ bind: target, source, checksum: await checksumSources(o.context, matches) });
-  void b;
-}
-
-async function imageState(o: StageBuilderOptions, image: string): Promise<import('./state.js').BuildState> {
-  const img = await o.worker.baseImage(image, { pull: false, signal: o.signal, output: () => undefined });
-  return { config: img.config, layers: img.layers, baseImage: img.id };
 }

@@ -2,14 +2,15 @@
 // step. A step either changes the config (a history entry with empty_layer) or the
 // filesystem (RUN, COPY, ADD, WORKDIR: a layer). Every step is looked up in the cache by a
 // key chained from the previous one (cache.ts) before it is done.
+import { posix } from 'node:path';
 import type { BuildCache } from './cache.js';
 import { stepKey } from './cache.js';
 import type { BuildContext } from './context/index.js';
 import {
-  expandInstruction, expandWord, parseExposePorts, parseInstructions, PROXY_ARGS, PLATFORM_ARGS,
-  type ArgInstruction, type CommandForm, type Dockerfile, type Instruction, type Lookup, type PlannedStage, type StagePlan,
+  expandInstruction, expandWord, parseExposePorts, parseInstructions, PLATFORM_ARGS,
+  type ArgInstruction, type CommandForm, type Dockerfile, type Instruction, type Lookup, type PlannedStage, type StagePlan, type StageRef,
 } from './dockerfile/index.js';
-import { envValue, scratchState, setEnv, withConfig, withLayer, type BuildState } from './state.js';
+import { DEFAULT_PATH, envValue, scratchState, setEnv, withConfig, withLayer, type BuildState } from './state.js';
 import { copyStep, type CopyInstructionLike } from './copy.js';
 import { runStep } from './run.js';
 import { CacheFromMatcher, type CacheSource } from './cache-from.js';
@@ -66,10 +67,10 @@ export class StageBuilder {
 
   async build(): Promise<StageResult> {
     await this.from();
-    for (const inst of this.o.planned.stage.instructions) {
+    for (const [i, inst] of this.o.planned.stage.instructions.entries()) {
       this.checkCancelled();
       this.announce(inst.original);
-      await this.dispatch(inst, this.o.planned.sources.find((s) => s.instruction === this.o.planned.stage.instructions.indexOf(inst)));
+      await this.dispatch(inst, this.o.planned.sources.filter((s) => s.instruction === i));
     }
     return { state: this.state, key: this.key };
   }
@@ -106,9 +107,7 @@ export class StageBuilder {
         pull: this.o.pull, signal: this.o.signal, output: (line) => this.o.print(line), ...(p.platform || this.o.platform ? { platform: p.platform || this.o.platform! } : {}),
       });
       const config = structuredClone(img.config);
-      if (!config.config?.Env?.some((e) => e.startsWith('PATH='))) {
-        config.config = { ...(config.config ?? {}), Env: [...(config.config?.Env ?? []), `PATH=${scratchState().config.config!.Env![0]!.slice(5)}`] };
-      }
+      if (envValue(config.config?.Env, 'PATH') === undefined) config.config = { ...config.config, Env: setEnv(config.config?.Env, 'PATH', DEFAULT_PATH) };
       this.state = { config, layers: img.layers, baseImage: img.id };
       this.key = img.id;
     }
@@ -132,13 +131,14 @@ export class StageBuilder {
       if ((inst.kind === 'COPY' && inst.flags.from) || (inst.kind === 'RUN' && inst.flags.mount.some((m) => /(^|,)from=/.test(m)))) {
         throw invalidArgument(`ONBUILD ${inst.kind} from another stage or image is not supported by berth's builder`);
       }
-      await this.dispatch(inst, undefined);
+      await this.dispatch(inst, []);
     }
   }
 
   // ---- dispatch ----
 
-  private async dispatch(raw: Instruction, source: PlannedStage['sources'][number] | undefined): Promise<void> {
+  /** sources: the instruction's COPY --from / RUN --mount from= references, as planned. */
+  private async dispatch(raw: Instruction, sources: PlannedStage['sources']): Promise<void> {
     const inst = raw.kind === 'ARG' ? raw : expandInstruction(raw, this.lookup, this.escape);
     switch (inst.kind) {
       case 'ARG': return this.arg(inst);
@@ -198,10 +198,10 @@ export class StageBuilder {
       case 'ONBUILD':
         return this.configStep(`ONBUILD ${inst.expression}`, (c) => (c.OnBuild = [...(c.OnBuild ?? []), inst.expression]));
       case 'RUN':
-        return runStep(this, inst, this.o);
+        return runStep(this, inst, sources, this.o);
       case 'COPY':
       case 'ADD':
-        return copyStep(this, inst as CopyInstructionLike, source, this.o);
+        return copyStep(this, inst as CopyInstructionLike, sources[0]?.ref, this.o);
       case 'FROM':
         throw located(inst, 'FROM inside a stage');
     }
@@ -221,17 +221,13 @@ export class StageBuilder {
     return this.state;
   }
 
-  /** The build args this stage has declared, for RUN's environment and cache key. */
+  /** The build args this stage has declared (with a value), for RUN's environment and cache key. */
   argsInUse(): Array<[string, string]> {
-    return [...this.args].filter(([k]) => !PROXY_ARGS.includes(k) || this.declared.has(k));
+    return [...this.args];
   }
 
-  private readonly declared = new Set<string>();
-
   private arg(inst: ArgInstruction): Promise<void> {
-    const texts: string[] = [];
     for (const a of inst.args) {
-      this.declared.add(a.key);
       let value: string | undefined;
       if (Object.prototype.hasOwnProperty.call(this.o.buildArgs, a.key)) {
         value = this.o.buildArgs[a.key];
@@ -239,7 +235,6 @@ export class StageBuilder {
       } else if (a.value !== undefined) value = expandWord(a.value, this.lookup, this.escape);
       else value = this.o.plan.globalArgs.get(a.key) ?? (PLATFORM_ARGS.includes(a.key) ? this.o.platformArgs[a.key] : undefined);
       if (value !== undefined) this.args.set(a.key, value);
-      texts.push(a.value !== undefined ? `${a.key}=${a.value}` : a.key);
     }
     // Not part of the key chain: a value reaches later keys only where it is used — in the
     // expanded text of an instruction, or in a RUN's environment — so, as in Docker, a new
@@ -249,13 +244,10 @@ export class StageBuilder {
   }
 
   private async workdir(path: string): Promise<void> {
-    const cur = this.state.config.config?.WorkingDir || '/';
-    const abs = path.startsWith('/') ? path : `${cur.replace(/\/$/, '')}/${path}`;
-    const clean = `/${abs.split('/').filter((p) => p && p !== '.').reduce<string[]>((acc, p) => (p === '..' ? acc.slice(0, -1) : [...acc, p]), []).join('/')}`;
+    const clean = posix.resolve(this.state.config.config?.WorkingDir || '/', path);
     await this.layerStep({ workdir: clean }, `${NOP}WORKDIR ${clean}`, async (state) => {
-      const next = withConfig(state, '', (c) => (c.WorkingDir = clean));
-      const layer = clean === '/' ? undefined : await this.o.worker.change(next, (fs) => fs.mkdirp(clean));
-      return { config: next.config.config!, layer };
+      const layer = clean === '/' ? undefined : await this.o.worker.change(state, (fs) => fs.mkdirp(clean));
+      return { config: { ...state.config.config, WorkingDir: clean }, layer };
     });
   }
 
@@ -313,6 +305,13 @@ export class StageBuilder {
   print(line: string): void {
     this.o.print(line);
   }
+}
+
+/** What a COPY --from or RUN --mount from= names: its filesystem, and its key (a stage's) or ID (an image's). */
+export async function referencedState(o: StageBuilderOptions, ref: Exclude<StageRef, { kind: 'scratch' }>): Promise<StageResult> {
+  if (ref.kind === 'stage') return o.stageResult(ref.stage);
+  const img = await o.worker.baseImage(ref.image, { pull: o.pull, signal: o.signal, output: (line) => o.print(line) });
+  return { state: { config: img.config, layers: img.layers, baseImage: img.id }, key: img.id };
 }
 
 function shortId(id: string): string {

@@ -130,12 +130,8 @@ export interface TempMountOptions {
   tmpRoot?: string;
 }
 
-/** Mount at a fresh temporary directory, run fn on it, then always unmount and remove it. */
-export async function withTempMount<T>(
-  mounts: readonly Mount[],
-  fn: (dir: string) => Promise<T>,
-  opts: TempMountOptions = {},
-): Promise<T> {
+/** Mount at a fresh temporary directory; release() unmounts and removes it. */
+export async function mountTemp(mounts: readonly Mount[], opts: TempMountOptions = {}): Promise<{ dir: string; release: () => Promise<void> }> {
   const dir = await mkdtemp(join(opts.tmpRoot ?? tmpdir(), 'berth-mount-'));
   try {
     await mountAll(mounts, dir);
@@ -143,10 +139,20 @@ export async function withTempMount<T>(
     await rmdir(dir).catch(() => undefined);
     throw err;
   }
+  return { dir, release: () => releaseTempMount(dir) };
+}
+
+/** Mount at a fresh temporary directory, run fn on it, then always unmount and remove it. */
+export async function withTempMount<T>(
+  mounts: readonly Mount[],
+  fn: (dir: string) => Promise<T>,
+  opts: TempMountOptions = {},
+): Promise<T> {
+  const { dir, release } = await mountTemp(mounts, opts);
   try {
     return await fn(dir);
   } finally {
-    await releaseTempMount(dir);
+    await release();
   }
 }
 

@@ -125,7 +125,8 @@ async function prepareContext(arg: string, file: string, stdin: NodeJS.ReadableS
 async function stdinContext(stdin: Readable, file: string): Promise<{ context: Readable; dockerfile: string }> {
   const data = await readAll(stdin);
   const { tarBuffer } = await import('../../images/tar/writer.js');
-  const looksLikeArchive = (data[0] === 0x1f && data[1] === 0x8b) || (data.length > 262 && data.subarray(257, 262).toString('latin1') === 'ustar');
+  const { hasTarMagic } = await import('../../images/tar/header.js');
+  const looksLikeArchive = (data[0] === 0x1f && data[1] === 0x8b) || hasTarMagic(data);
   if (looksLikeArchive) return { context: Readable.from([data]), dockerfile: file || 'Dockerfile' };
   const now = Math.floor(Date.now() / 1000);
   return { context: Readable.from([tarBuffer([{ name: 'Dockerfile', type: 'file', mode: 0o644, size: data.length, mtimeSec: now, data }])]), dockerfile: 'Dockerfile' };

@@ -15,7 +15,7 @@ import { LAYER_SIZE_LABEL, unpackImage } from '../../images/unpack.js';
 import type { ImageStore } from '../../images/store.js';
 import { chainIds, MediaTypes, type Manifest } from '../../oci/image-spec.js';
 import type { HostConfig, MountSpec } from '../../oci/engine-api.js';
-import { withTempMount } from '../../snapshots/mount.js';
+import { mountTemp, withTempMount } from '../../snapshots/mount.js';
 import { digestOf, type Digest } from '../../util/digest.js';
 import { isBerthError, notFound } from '../../util/errors.js';
 import { EMPTY_LAYER_DIFF_ID, storeSnapshotDiff } from '../images/commit.js';
@@ -86,8 +86,6 @@ export class DaemonBuildWorker implements BuildWorker {
    * discarded, as BuildKit's are), bind-mounted from a temporary mount point.
    */
   private async mountStates(mounts: readonly StepMount[]): Promise<{ paths: Map<StepMount, string>; release: () => Promise<void> }> {
-    const { mountAll, unmount } = await import('../../snapshots/mount.js');
-    const { rmdir } = await import('node:fs/promises');
     const paths = new Map<StepMount, string>();
     const undo: Array<() => Promise<void>> = [];
     const release = async (): Promise<void> => {
@@ -100,11 +98,8 @@ export class DaemonBuildWorker implements BuildWorker {
         const key = `build-mnt-${randomBytes(8).toString('hex')}`;
         const snapshotMounts = await this.store.snapshots.prepare(key, topChain(m.state));
         undo.push(() => this.store.snapshots.remove(key));
-        const dir = join(this.tmpRoot(), key);
-        mkdirSync(dir, { mode: 0o700 });
-        undo.push(() => rmdir(dir));
-        await mountAll(snapshotMounts, dir);
-        undo.push(() => unmount(dir, { detach: true }));
+        const { dir, release: unmountDir } = await mountTemp(snapshotMounts, { tmpRoot: this.tmpRoot() });
+        undo.push(unmountDir);
         const { resolveInRoot } = await import('../services/root-access.js');
         const target = await resolveInRoot(dir, m.path);
         if (target.kind === 'missing') throw notFound(`mount source ${m.path} not found in the "from" filesystem`);
@@ -134,17 +129,14 @@ export class DaemonBuildWorker implements BuildWorker {
     const key = `build-view-${randomBytes(8).toString('hex')}`;
     const mounts = await this.store.snapshots.view(key, topChain(state));
     const { getArchive } = await import('../services/archive.js');
-    const { mountAll, unmount } = await import('../../snapshots/mount.js');
-    const dir = join(this.tmpRoot(), key);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    let mounted: { dir: string; release: () => Promise<void> } | undefined;
     const release = async (): Promise<void> => {
-      await unmount(dir, { detach: true }).catch(() => undefined);
-      await (await import('node:fs/promises')).rmdir(dir).catch(() => undefined);
+      await mounted?.release().catch(() => undefined);
       await this.store.snapshots.remove(key).catch(() => undefined);
     };
     try {
-      await mountAll(mounts, dir);
-      const { tar } = await getArchive(dir, path);
+      mounted = await mountTemp(mounts, { tmpRoot: this.tmpRoot() });
+      const { tar } = await getArchive(mounted.dir, path);
       tar.once('close', () => void release());
       return tar;
     } catch (err) {

@@ -90,6 +90,11 @@ function readNumber(buf: Buffer, off: number, len: number, field: string): numbe
   return v;
 }
 
+/** Whether a first block carries the ustar magic (POSIX "ustar\0" or GNU "ustar "). */
+export function hasTarMagic(head: Buffer): boolean {
+  return head.length >= 262 && head.toString('latin1', 257, 262) === 'ustar';
+}
+
 export function isZeroBlock(buf: Buffer): boolean {
   for (let i = 0; i < BLOCK; i++) if (buf[i] !== 0) return false;
   return true;
