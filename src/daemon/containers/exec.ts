@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ExecCreateRequest, ExecInspect } from '../../oci/engine-api.js';
 import type { Process } from '../../oci/runtime-spec.js';
 import type { Runtime } from '../../runtime/container.js';
+import { demuxFrames } from '../../client/streams.js';
 import { conflict, invalidArgument, notFound } from '../../util/errors.js';
 import { resolveUser } from '../spec/index.js';
 import type { ContainerManager } from './manager.js';
@@ -14,6 +15,10 @@ import { newId } from './names.js';
 import { connectUnix, ctlCommand, DEFAULT_DETACH_KEYS, parseDetachKeys, StdioSession } from './stdio.js';
 export { ctlCommand } from './stdio.js';
 import type { ContainerRecord } from './store.js';
+
+const MAX_PROBE_OUTPUT = 4096;
+/** How long a finished probe's output may trail its exit (a background child holding the pipe). */
+const OUTPUT_GRACE_MS = 1000;
 
 /** All capabilities, for `exec --privileged`. */
 const ALL_CAPS_FROM = 'CAP_';
@@ -150,17 +155,16 @@ export class ExecManager {
     if (existsSync(join(dir, 'exit'))) done();
   }
 
-  /** Run a command to completion and collect its output (healthchecks). */
+  /**
+   * Run a command to completion and collect its output (healthchecks), as dockerd keeps it:
+   * the first 4096 bytes. The exit file can land before the last output is read, so the
+   * output is read to its end; a grandchild still holding the pipe gets a short grace.
+   */
   async run(containerId: string, cmd: string[], timeoutMs: number): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
     const { Id } = this.create(containerId, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
     const e = this.get(Id);
     const session = await this.start(Id, { detach: false, tty: false });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    session?.output.on('data', (frame: Buffer) => {
-      if (size < 8192) chunks.push(frame.subarray(8));
-      size += frame.length - 8;
-    });
+    const output = session ? collectOutput(session.output, MAX_PROBE_OUTPUT) : Promise.resolve(Buffer.alloc(0));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -172,8 +176,11 @@ export class ExecManager {
     }, timeoutMs);
     await e.exited;
     clearTimeout(timer);
+    const grace = setTimeout(() => session?.close(), OUTPUT_GRACE_MS);
+    const bytes = await output;
+    clearTimeout(grace);
     this.execs.delete(Id);
-    return { exitCode: e.exitCode ?? -1, output: Buffer.concat(chunks).toString('utf8').slice(0, 4096), timedOut };
+    return { exitCode: e.exitCode ?? -1, output: bytes.toString('utf8'), timedOut };
   }
 
   async resize(id: string, height: number, width: number): Promise<void> {
@@ -223,4 +230,20 @@ function allCapabilities(): Process['capabilities'] {
     'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF', 'CHECKPOINT_RESTORE',
   ].map((n) => ALL_CAPS_FROM + n);
   return { bounding: names, effective: names, permitted: names };
+}
+
+/** The payloads of a multiplexed stream, stdout and stderr in order, up to `max` bytes. */
+async function collectOutput(stream: AsyncIterable<Buffer>, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const frame of demuxFrames(stream)) {
+      if (size >= max) continue; // keep draining, so the shim is never blocked on us
+      chunks.push(frame.data.subarray(0, max - size));
+      size += Math.min(frame.data.length, max - size);
+    }
+  } catch {
+    // a stream cut mid-frame (closed after the grace): what was whole is kept
+  }
+  return Buffer.concat(chunks);
 }
