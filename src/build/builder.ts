@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BuildContext, readIgnoreFile } from './context/index.js';
-import { parseDockerfile, planStages, type PlannedStage, type StagePlan } from './dockerfile/index.js';
+import { parseDockerfile, planStages, PROXY_ARGS, type PlannedStage, type StagePlan } from './dockerfile/index.js';
 import type { BuildCache } from './cache.js';
 import { StageBuilder, type StageResult } from './steps.js';
 import type { CacheSource } from './cache-from.js';
@@ -97,7 +97,7 @@ export async function build(worker: BuildWorker, cache: BuildCache, context: Bui
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const final = await results.get(plan.target)!;
-    const unused = Object.keys(buildArgs).filter((a) => !used.has(a) && !plan.globalArgs.has(a));
+    const unused = Object.keys(buildArgs).filter((a) => !used.has(a) && !plan.globalArgs.has(a) && !PROXY_ARGS.includes(a));
     if (unused.length) printer.flushLine(`[Warning] One or more build-args [${unused.sort().join(' ')}] were not consumed\n`);
     const state = withLabels(final.state, opts.labels);
     const imageId = await worker.commitImage(state, opts.tags);

@@ -28,9 +28,11 @@ export async function runStep(b: StageBuilder, inst: RunInstruction, sources: Pl
   } else argv = [...b.shell(), command.kind === 'script' ? command.script : command.command];
   const network = networkOf(inst, o.network);
   const args = b.argsInUse();
-  const env = args.reduce((e, [k, v]) => (e.some((x) => x.startsWith(`${k}=`)) ? e : setEnv(e, k, v)), b.current.config.config?.Env ?? []);
-  const historyArgs = args.filter(([k]) => !PROXY_ARGS.includes(k));
-  const createdBy = `${historyArgs.length ? `|${historyArgs.length} ${historyArgs.map(([k, v]) => `${k}=${v}`).join(' ')} ` : ''}${argv.join(' ')}`;
+  const env = [...args, ...undeclaredProxyArgs(args, o.buildArgs)]
+    .reduce((e, [k, v]) => (e.some((x) => x.startsWith(`${k}=`)) ? e : setEnv(e, k, v)), b.current.config.config?.Env ?? []);
+  // As in moby, a proxy arg no ARG declared is transparent: in the environment, but in
+  // neither the history nor the cache key, so changing proxies does not rebuild.
+  const createdBy = `${args.length ? `|${args.length} ${args.map(([k, v]) => `${k}=${v}`).join(' ')} ` : ''}${argv.join(' ')}`;
   const prepared = await prepareMounts(inst, sources, o, files);
   try {
     await b.layerStep({ run: argv, args, network, mounts: prepared.key, files }, createdBy, async (state) => {
@@ -51,6 +53,11 @@ export async function runStep(b: StageBuilder, inst: RunInstruction, sources: Pl
   } finally {
     await prepared.release();
   }
+}
+
+/** Proxy args given with --build-arg that no ARG declared (moby's builtin allowed args). */
+function undeclaredProxyArgs(declared: Array<[string, string]>, buildArgs: Readonly<Record<string, string | undefined>>): Array<[string, string]> {
+  return PROXY_ARGS.filter((k) => buildArgs[k] !== undefined && !declared.some(([d]) => d === k)).map((k) => [k, buildArgs[k]!]);
 }
 
 function networkOf(inst: RunInstruction, dflt: 'default' | 'none' | 'host'): 'default' | 'none' | 'host' {

@@ -292,6 +292,22 @@ function buildWorkflow(cli: DockerCli, kind: 'docker' | 'berth', tag: string): v
     assert.deepEqual(JSON.parse(cli.inspect(image('poison'), '{{json .Config.OnBuild}}')), ['RUN echo two']);
   });
 
+  it(`${tag}: proxy build args reach RUN without an ARG, stay out of history and do not rebuild`, () => {
+    const dir = mkdtempSync(join(daemon!.root, `proxy-${tag}-`));
+    const df = `FROM bbox\nLABEL client=${tag}\nRUN echo "proxy=$HTTP_PROXY no=$no_proxy" > /proxy.txt\nARG FTP_PROXY\nRUN echo "ftp=$FTP_PROXY" > /ftp.txt\n`;
+    // Never contacted: the RUN steps only print the values.
+    const proxies = (n: number): string[] => ['--build-arg', `HTTP_PROXY=http://proxy-${n}.invalid:3128`, '--build-arg', 'no_proxy=localhost', '--build-arg', 'FTP_PROXY=ftp-proxy'];
+    const first = build(['-f', '-', '-t', image('proxy'), ...proxies(1), dir], df);
+    assert.equal(first.code, 0, first.out);
+    assert.doesNotMatch(first.out, /not consumed/);
+    assert.equal(cli.ok(['run', '--rm', '--pull=never', image('proxy'), 'cat', '/proxy.txt', '/ftp.txt']), 'proxy=http://proxy-1.invalid:3128 no=localhost\nftp=ftp-proxy\n');
+    const history = cli.ok(['history', '--no-trunc', '--format', '{{.CreatedBy}}', image('proxy')]);
+    assert.doesNotMatch(history, /HTTP_PROXY=|no_proxy=/, history);
+    assert.match(history, /\|1 FTP_PROXY=ftp-proxy /, history); // declared by an ARG: recorded, as in Docker
+    const again = build(['-f', '-', '-t', image('proxy'), ...proxies(2), dir], df);
+    assert.deepEqual(ranSteps(kind, again.out), [], again.out);
+  });
+
   it(`${tag}: a Dockerfile alone on stdin builds without a context`, () => {
     const r = build(['-t', image('stdin'), '-'], 'FROM bbox\nENV FROM_STDIN=yes\nCMD ["sh", "-c", "echo $FROM_STDIN"]\n');
     assert.equal(r.code, 0, r.out);
