@@ -17,18 +17,18 @@
 // build-* directory under --data (default /var/tmp/berth-bench); daemons are stopped by pid,
 // mounts unmounted and the directory removed on success, failure or a signal. Timings are
 // printed, never asserted.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BERTH_JS, startBerthd, stopAllBerthds } from './berthd.js';
+import { BERTH_JS, startBerthd } from './berthd.js';
 import {
-  addNote, cgroupParents, checkAborted, fmtMs, gitState, killLiveChildren, loadAverage1, mountPrivateTarget, pairedRatio, parseFlags,
-  removeNewCgroupParents, removeWork, run, runBenchMain, stats, timedChild, uptime, waitForQuietCpu, type Stats,
+  addNote, checkAborted, fmtMs, gitState, loadAverage1, pairedRatio, parseFlags,
+  run, runBenchMain, stats, timedChild, uptime, waitForQuietCpu, type Stats,
 } from './common.js';
-import { BUSYBOX, DOCKER_CLI, dockerArgv, importImage, makeBusyboxTar, makeClientEnv, type BenchDaemon } from './daemon-parts.js';
-import { ensureDockerd, startDockerd, stopAllDockerds, type DockerdState } from './dockerd.js';
+import { DaemonBenchWork, BUSYBOX, DOCKER_CLI, dockerArgv, importImage, makeBusyboxTar, makeClientEnv, type BenchDaemon } from './daemon-parts.js';
+import { ensureDockerd, startDockerd, type DockerdState } from './dockerd.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const IMAGE = 'busybox';
@@ -62,22 +62,8 @@ function parseOptions(argv: string[]): Options {
   return o;
 }
 
-const notes: string[] = [];
-let work: string | undefined;
-let execMount: string | undefined;
-let cgroupsBefore: Map<string, Set<string>> | undefined;
-let cleanupPromise: Promise<void> | undefined;
-
-function cleanup(): Promise<void> {
-  cleanupPromise ??= (async () => {
-    killLiveChildren();
-    await stopAllBerthds(notes);
-    await stopAllDockerds(notes);
-    for (const [name, before] of cgroupsBefore ?? []) removeNewCgroupParents(name, before, notes);
-    if (work) removeWork(work, execMount, notes);
-  })();
-  return cleanupPromise;
-}
+const bench = new DaemonBenchWork();
+const notes = bench.notes;
 
 // ---------------------------------------------------------------- contexts
 
@@ -154,13 +140,10 @@ function statLine(l: Line, s: Stats | undefined, extra = ''): string {
 // ---------------------------------------------------------------- main
 
 async function main(o: Options): Promise<number> {
-  mkdirSync(o.data, { recursive: true });
-  work = mkdtempSync(join(o.data, 'build-'));
+  const { work, execBase } = bench.create(o.data, 'build-');
   const clientEnv = makeClientEnv(join(work, 'client-config'));
   const classic = { ...clientEnv, DOCKER_BUILDKIT: '0' };
   const tar = makeBusyboxTar(join(work, 'image'));
-  const execBase = mountPrivateTarget(work, 'tmpfs', (dir) => (execMount = dir), '256m');
-  cgroupsBefore = new Map(['berth', 'docker'].map((name) => [name, cgroupParents(name)]));
 
   const berthConfig = { bridge: 'none', iptables: false };
   const berthd = await startBerthd(join(work, 'berthd'), notes, join(execBase, 'berthd'), berthConfig);
@@ -252,4 +235,4 @@ async function main(o: Options): Promise<number> {
 
 const options = parseOptions(process.argv.slice(2));
 if (loadAverage1() > 2.5) addNote(notes, `the 1-minute load average was ${loadAverage1().toFixed(2)} at the start: other work shares the CPUs, figures are noisy`);
-await runBenchMain({ rootNeededFor: 'berthd and dockerd run build containers', cleanup, notes }, () => main(options));
+await runBenchMain({ rootNeededFor: 'berthd and dockerd run build containers', cleanup: bench.cleanup, notes }, () => main(options));

@@ -1,10 +1,12 @@
-// Pieces the daemon and network benchmarks (bench/daemon.ts, bench/network.ts) share, with the
-// container's arguments as a parameter: the busybox image for `docker import`, the clients'
-// environment, and one round of N parallel `docker run -d` followed by one `docker rm -f`.
-import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+// Pieces the benchmarks that drive berthd and dockerd (bench/daemon.ts, network.ts, build.ts)
+// share: their work folder and its clean-up, the busybox image for `docker import`, the
+// clients' environment, and one round of N parallel `docker run -d` followed by one `docker rm -f`.
+import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { checkAborted, cpuJiffies, fmtMs, run, timedChild, type TimedResult } from './common.js';
+import { stopAllBerthds } from './berthd.js';
+import { cgroupParents, checkAborted, cpuJiffies, fmtMs, killLiveChildren, mountPrivateTarget, removeNewCgroupParents, removeWork, run, timedChild, type TimedResult } from './common.js';
+import { stopAllDockerds } from './dockerd.js';
 import { listAllContainers, removeContainers } from './engine.js';
 
 export const BUSYBOX = '/bin/busybox';
@@ -17,6 +19,45 @@ export interface BenchDaemon {
   socket: string;
   host: string;
   pid: number;
+}
+
+/**
+ * A bench run's work folder under the data dir, with the daemons' exec roots on a tmpfs (as
+ * /run holds them by default: file creation there costs a twentieth of what it costs on this
+ * disk's ext4), and the clean-up that stops every daemon and removes what they made — only
+ * the cgroup parents that were not there before.
+ */
+export class DaemonBenchWork {
+  readonly notes: string[] = [];
+  private work: string | undefined;
+  private execMount: string | undefined;
+  private cgroupsBefore: Map<string, Set<string>> | undefined;
+  private cleaning: Promise<void> | undefined;
+
+  /** `beforeRemove` runs once the daemons are stopped, while their data roots still exist. */
+  constructor(private readonly hooks: { beforeRemove?: () => void; afterRemove?: () => void } = {}) {}
+
+  /** Makes the folder and the exec-root tmpfs; returns both. */
+  create(data: string, prefix: string): { work: string; execBase: string } {
+    mkdirSync(data, { recursive: true });
+    const work = (this.work = mkdtempSync(join(data, prefix)));
+    const execBase = mountPrivateTarget(work, 'tmpfs', (dir) => (this.execMount = dir), '256m');
+    this.cgroupsBefore = new Map(['berth', 'docker'].map((name) => [name, cgroupParents(name)]));
+    return { work, execBase };
+  }
+
+  readonly cleanup = (): Promise<void> => {
+    this.cleaning ??= (async () => {
+      killLiveChildren();
+      await stopAllBerthds(this.notes);
+      await stopAllDockerds(this.notes);
+      this.hooks.beforeRemove?.();
+      for (const [name, before] of this.cgroupsBefore ?? []) removeNewCgroupParents(name, before, this.notes);
+      if (this.work) removeWork(this.work, this.execMount, this.notes);
+      this.hooks.afterRemove?.();
+    })();
+    return this.cleaning;
+  };
 }
 
 /** The clients' environment: a config dir of their own (no ~/.docker), no inherited daemon address. */

@@ -27,18 +27,18 @@
 // /run would hold them by default); both daemons are stopped by pid (berthd's containers,
 // which outlive it on purpose, are then killed through berth-runtime), mounts unmounted and the
 // directory removed on success, failure, Ctrl-C or SIGTERM. Timings are printed, never asserted.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { BUSYBOX, DOCKER_CLI, dockerArgv, firstLine, importImage, makeBusyboxTar, makeClientEnv, parallelRound, type BenchDaemon, type ParallelLine } from './daemon-parts.js';
-import { BERTH_JS, startBerthd, stopAllBerthds, stopBerthd, type BerthdState } from './berthd.js';
+import { DaemonBenchWork, BUSYBOX, DOCKER_CLI, dockerArgv, firstLine, importImage, makeBusyboxTar, makeClientEnv, parallelRound, type BenchDaemon, type ParallelLine } from './daemon-parts.js';
+import { BERTH_JS, startBerthd, stopBerthd, type BerthdState } from './berthd.js';
 import {
-  addNote, cgroupParents, checkAborted, fmtMs, gitState, killLiveChildren, loadAverage1, mountPrivateTarget, waitForQuietCpu, pairedRatio, parseFlags, readFileSafe, removeNewCgroupParents, removeWork, run,
+  addNote, checkAborted, fmtMs, gitState, loadAverage1, waitForQuietCpu, pairedRatio, parseFlags, readFileSafe, run,
   runBenchMain, stats, timedChild, uptime, type Stats, type TimedResult,
 } from './common.js';
-import { ensureDockerd, startDockerd, stopAllDockerds, stopDockerd, type DockerdState } from './dockerd.js';
+import { ensureDockerd, startDockerd, stopDockerd, type DockerdState } from './dockerd.js';
 import { createContainers, engineRequest, removeContainers } from './engine.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -108,24 +108,8 @@ function parseOptions(argv: string[]): Options {
 
 // ---------------------------------------------------------------- state and clean-up
 
-const notes: string[] = [];
-let work: string | undefined;
-/** The tmpfs holding both daemons' exec roots, as /run holds them by default. */
-let execMount: string | undefined;
-let cleanupPromise: Promise<void> | undefined;
-/** The daemons' cgroup parents that existed before they started: those are not ours to remove. */
-let cgroupsBefore: Map<string, Set<string>> | undefined;
-
-function cleanup(): Promise<void> {
-  cleanupPromise ??= (async () => {
-    killLiveChildren();
-    await stopAllBerthds(notes);
-    await stopAllDockerds(notes);
-    for (const [name, before] of cgroupsBefore ?? []) removeNewCgroupParents(name, before, notes);
-    if (work) removeWork(work, execMount, notes);
-  })();
-  return cleanupPromise;
-}
+const bench = new DaemonBenchWork();
+const notes = bench.notes;
 
 const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
 
@@ -381,14 +365,9 @@ async function main(o: Options): Promise<number> {
   if (!existsSync(DOCKER_CLI)) throw new Error(`${DOCKER_CLI} is missing (apt-get install docker.io): both daemons are driven with it`);
   const loadAtStart = loadAverage1();
   if (loadAtStart > LOAD_WARN) addNote(notes, `the 1-minute load average was ${loadAtStart.toFixed(2)} at the start (> ${LOAD_WARN}): other work shares the CPUs, figures are noisy`);
-  mkdirSync(o.data, { recursive: true });
-  work = mkdtempSync(join(o.data, 'daemon-'));
+  const { work, execBase } = bench.create(o.data, 'daemon-');
   clientEnv = makeClientEnv(join(work, 'client-config'));
   const tar = makeBusyboxTar(join(work, 'image'));
-  // Exec roots (runtime state, sockets, bundles) live on tmpfs, as by default under /run: file
-  // creation there costs a twentieth of what it costs on this disk's ext4. Data roots stay on disk.
-  const execBase = mountPrivateTarget(work, 'tmpfs', (dir) => (execMount = dir), '256m');
-  cgroupsBefore = new Map(['berth', 'docker'].map((name) => [name, cgroupParents(name)]));
 
   // berthd
   // As dockerd here (--bridge=none --iptables=false): these runs use --network none, and the
@@ -585,4 +564,4 @@ async function main(o: Options): Promise<number> {
 }
 
 const options = parseOptions(process.argv.slice(2));
-await runBenchMain({ rootNeededFor: 'berthd and dockerd run containers', cleanup, notes }, () => main(options));
+await runBenchMain({ rootNeededFor: 'berthd and dockerd run containers', cleanup: bench.cleanup, notes }, () => main(options));

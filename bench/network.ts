@@ -33,7 +33,7 @@
 // are deleted. Both daemons are stopped by pid, their containers killed, mounts unmounted and
 // the run directory removed, on success, failure, Ctrl-C or SIGTERM. Timings are printed,
 // never asserted.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -41,16 +41,16 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes, randomInt } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startBerthd, stopAllBerthds, stopBerthd, type BerthdState } from './berthd.js';
+import { startBerthd, stopBerthd } from './berthd.js';
 import {
-  addNote, cgroupParents, checkAborted, cpuJiffies, fmtMs, gitState, killLiveChildren, loadAverage1, mountPrivateTarget, pairedRatio, parseFlags, readFileSafe,
-  removeNewCgroupParents, removeWork, run, runBenchMain, stats, timedChild, uptime, waitForQuietCpu, type Stats,
+  addNote, checkAborted, cpuJiffies, fmtMs, gitState, loadAverage1, pairedRatio, parseFlags, readFileSafe,
+  run, runBenchMain, stats, timedChild, uptime, waitForQuietCpu, type Stats,
 } from './common.js';
 import {
-  BUSYBOX, DOCKER_CLI, dockerArgv, firstLine, importImage, makeBusyboxTar, makeClientEnv, parallelRound, type BenchDaemon, type ParallelLine,
+  BUSYBOX, DaemonBenchWork, DOCKER_CLI, dockerArgv, firstLine, importImage, makeBusyboxTar, makeClientEnv, parallelRound, type BenchDaemon, type ParallelLine,
 } from './daemon-parts.js';
 import { links, restoreFirewall, snapshotFirewall, type FirewallSnapshot } from './docker-firewall.js';
-import { ensureDockerd, startDockerd, stopAllDockerds, stopDockerd, type DockerdState } from './dockerd.js';
+import { ensureDockerd, startDockerd, stopDockerd, type DockerdState } from './dockerd.js';
 import { engineRequest } from './engine.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -118,11 +118,6 @@ function parseOptions(argv: string[]): Options {
 
 // ---------------------------------------------------------------- state and clean-up
 
-const notes: string[] = [];
-let work: string | undefined;
-let execMount: string | undefined;
-let cleanupPromise: Promise<void> | undefined;
-let cgroupsBefore: Map<string, Set<string>> | undefined;
 /** berthd's network settings, for removing what it made. */
 let berthNet: { bridge: string; firewallName: string; dataRoot: string } | undefined;
 let firewallBefore: FirewallSnapshot | undefined;
@@ -156,19 +151,12 @@ function removeBerthNetworking(n: { bridge: string; firewallName: string; dataRo
   if (removed.length) notes.push(`berthd's network set-up removed: ${removed.join(', ')}`);
 }
 
-function cleanup(): Promise<void> {
-  cleanupPromise ??= (async () => {
-    killLiveChildren();
-    await stopAllBerthds(notes);
-    await stopAllDockerds(notes);
-    // Its bridges are read from its data root: before that goes.
-    if (berthNet) removeBerthNetworking(berthNet);
-    for (const [name, before] of cgroupsBefore ?? []) removeNewCgroupParents(name, before, notes);
-    if (work) removeWork(work, execMount, notes);
-    if (firewallBefore) restoreFirewall(firewallBefore, DOCKER_BRIDGE, DOCKER_SUBNET_PREFIX, notes);
-  })();
-  return cleanupPromise;
-}
+const bench = new DaemonBenchWork({
+  // Its bridges are read from its data root: before that goes.
+  beforeRemove: () => berthNet && removeBerthNetworking(berthNet),
+  afterRemove: () => firewallBefore && restoreFirewall(firewallBefore, DOCKER_BRIDGE, DOCKER_SUBNET_PREFIX, notes),
+});
+const notes = bench.notes;
 
 let clientEnv: NodeJS.ProcessEnv = process.env;
 
@@ -512,12 +500,9 @@ async function main(o: Options): Promise<number> {
   if (!existsSync(DOCKER_CLI)) throw new Error(`${DOCKER_CLI} is missing (apt-get install docker.io): both daemons are driven with it`);
   const loadAtStart = loadAverage1();
   if (loadAtStart > LOAD_WARN) addNote(notes, `the 1-minute load average was ${loadAtStart.toFixed(2)} at the start (> ${LOAD_WARN}): other work shares the CPUs, figures are noisy`);
-  mkdirSync(o.data, { recursive: true });
-  work = mkdtempSync(join(o.data, 'network-'));
+  const { work, execBase } = bench.create(o.data, 'network-');
   clientEnv = makeClientEnv(join(work, 'client-config'));
   const tar = makeBusyboxTar(join(work, 'image'));
-  const execBase = mountPrivateTarget(work, 'tmpfs', (dir) => (execMount = dir), '256m');
-  cgroupsBefore = new Map(['berth', 'docker'].map((name) => [name, cgroupParents(name)]));
   const hostIp = hostAddress();
 
   // berthd, with a bridge, firewall table and pool of its own
@@ -714,4 +699,4 @@ async function main(o: Options): Promise<number> {
 }
 
 const options = parseOptions(process.argv.slice(2));
-await runBenchMain({ rootNeededFor: 'berthd and dockerd run containers and change the network set-up', cleanup, notes }, () => main(options));
+await runBenchMain({ rootNeededFor: 'berthd and dockerd run containers and change the network set-up', cleanup: bench.cleanup, notes }, () => main(options));
