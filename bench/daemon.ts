@@ -296,7 +296,7 @@ async function psPart(o: Options, daemons: Daemon[]): Promise<PsPart> {
     if (d.name === 'berthd') lines.push({ label: 'berth ps -a → berthd', daemon: d, argv: berthArgv(d, ['ps', '-a']), samples: [], failures: [], skipped });
   }
   // Every run must list them all: a header and one line per container.
-  const check = (l: Line, r: TimedResult): string | undefined => {
+  const check = (_l: Line, r: TimedResult): string | undefined => {
     const rows = r.stdout.split('\n').filter(Boolean).length - 1;
     return rows === o.psContainers ? undefined : `listed ${rows} containers, not ${o.psContainers}`;
   };

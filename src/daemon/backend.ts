@@ -1,7 +1,7 @@
 // What the Engine API layer needs from the daemon: one method per Docker operation, in the
 // Engine API's own types. berthd's Daemon implements it; the API's unit tests use a fake.
 // Errors are BerthErrors (NotFound → 404, Conflict → 409, InvalidArgument → 400, …).
-import type { Duplex, Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type {
   ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerPruneResponse, ContainerStats,
   ContainerSummary, ContainerTopResponse, ContainerUpdateRequest, ContainerUpdateResponse, ContainerWaitResponse,

@@ -2,7 +2,7 @@
 // operations over the container manager, exec, the image service and the per-container
 // services (logs, stats, top, archive, changes), which load on first use: an idle daemon
 // stays small.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { cpus, hostname, release, totalmem, arch as osArch } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -25,7 +25,7 @@ import { BuildCache } from '../build/cache.js';
 import { CacheMounts } from './build/cache-mounts.js';
 import { buildCacheUsage } from './build/usage.js';
 import { ShimSpawner } from '../runtime/shim-spawner.js';
-import { mountAll, unmount } from '../snapshots/mount.js';
+import { mountTemp } from '../snapshots/mount.js';
 import { conflict } from '../util/errors.js';
 import { packageRoot } from '../util/package-root.js';
 import type {
@@ -58,7 +58,6 @@ export class Daemon implements Backend {
   readonly images: ImageService;
   readonly volumes: VolumeStore;
   readonly networks: NetworkService;
-  private readonly startedAt = Date.now();
 
   /** The build cache (opened with the daemon; it also tells image gc what it keeps). */
   get buildCache(): BuildCache {
@@ -460,16 +459,14 @@ export class Daemon implements Backend {
     }
   }
 
+  /** A stopped container's rootfs on a temporary mount; release never throws (it may run from a stream's close). */
   private async mountStopped(rec: ContainerRecord): Promise<{ rootfs: string; release: () => Promise<void> }> {
-    const rootfs = join(this.config.execRoot, 'mounts', `${rec.ID}-${process.hrtime.bigint()}`);
-    mkdirSync(rootfs, { recursive: true, mode: 0o700 });
-    await mountAll(await this.store.snapshots.mounts(rec.SnapshotKey), rootfs);
+    const tmpRoot = join(this.config.execRoot, 'mounts');
+    mkdirSync(tmpRoot, { recursive: true, mode: 0o700 });
+    const { dir, release } = await mountTemp(await this.store.snapshots.mounts(rec.SnapshotKey), { tmpRoot });
     return {
-      rootfs,
-      release: async () => {
-        await unmount(rootfs, { detach: true }).catch(() => undefined);
-        if (existsSync(rootfs)) (await import('node:fs')).rmdirSync(rootfs);
-      },
+      rootfs: dir,
+      release: () => release().catch((err: Error) => this.log('warn', `unmounting ${dir}: ${err.message}`)),
     };
   }
 

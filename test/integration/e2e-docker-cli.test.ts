@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BERTH_CLI, startBerthd, type Berthd } from '../helpers/berthd.js';
 import {
@@ -312,6 +312,24 @@ function workflow(cli: DockerCli, flavor: string): void {
     assert.equal(readFileSync(join(dst, 'd/e/f.txt'), 'utf8'), 'deep\n');
     cli.ok(['cp', `${n}:/out/single.txt`, `${dst}/`]);
     assert.equal(readFileSync(join(dst, 'single.txt'), 'utf8'), 'single\n');
+  });
+
+  it('cp works on a stopped container, whose filesystem is mounted only for the copy', () => {
+    const n = name('cp-stopped');
+    cli.ok(['run', '--name', n, image(), 'sh', '-c', 'echo made > /made.txt']);
+    const dir = join(work, `cp-stopped-${flavor}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'in.txt'), 'put while stopped\n');
+    cli.ok(['cp', join(dir, 'in.txt'), `${n}:/in.txt`]);
+    cli.ok(['cp', `${n}:/made.txt`, join(dir, 'made.txt')]);
+    assert.equal(readFileSync(join(dir, 'made.txt'), 'utf8'), 'made\n');
+    assert.equal(cli.ok(['start', '-a', n]), ''); // the command rewrites /made.txt and prints nothing
+    cli.ok(['cp', `${n}:/in.txt`, join(dir, 'back.txt')]);
+    assert.equal(readFileSync(join(dir, 'back.txt'), 'utf8'), 'put while stopped\n');
+    assert.equal(cli.run(['cp', `${n}:/missing`, join(dir, 'x')]).code, 1);
+    const mounts = join(daemon!.execRoot, 'mounts');
+    assert.deepEqual(existsSync(mounts) ? readdirSync(mounts) : [], [], 'every temporary rootfs mount is gone');
+    assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(mounts));
   });
 
   it('cp resolves a container\'s symlinks inside its root: nothing on the host is read or written', () => {

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { loadImages, type LoadResult } from '../../src/images/archive/load.js';
+import { loadImages } from '../../src/images/archive/load.js';
 import { saveImages } from '../../src/images/archive/save.js';
 import { ImageStore, type ImageRecord } from '../../src/images/store.js';
 import { TarReader } from '../../src/images/tar/reader.js';

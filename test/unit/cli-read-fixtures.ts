@@ -97,7 +97,7 @@ export function stats(id: string, name: string): ContainerStats {
   };
 }
 
-export function inspectContainer(now: number): Partial<ContainerInspect> & Record<string, unknown> {
+export function inspectContainer(_now: number): Partial<ContainerInspect> & Record<string, unknown> {
   return {
     Id: ID1, Created: '2025-01-02T03:04:05.123456789Z', Path: 'nginx', Args: ['-g', 'daemon off;'],
     State: { Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 1234, ExitCode: 0, Error: '', StartedAt: '2025-01-02T03:04:05.123456789Z', FinishedAt: '0001-01-01T00:00:00Z' },

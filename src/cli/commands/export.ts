@@ -1,8 +1,5 @@
 // `berth export` (docker/cli cli/command/container/export.go): a container's filesystem as
 // a tar to -o FILE or stdout (never a terminal).
-import { createWriteStream, renameSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { CommandDef } from '../command.js';
 import { checkTarOutput, writeTarOutput } from './tar-output.js';
 

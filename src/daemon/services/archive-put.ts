@@ -8,7 +8,7 @@
 // Whiteouts: a cp archive is not a layer. As go-archive's Untar (AUFS format, no converter),
 // a ".wh.x" member is an ordinary file named ".wh.x"; nothing is ever deleted by name.
 import { posix } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { ArchiveOptions } from '../backend.js';
 import { BerthError, invalidArgument, internal, notFound } from '../../util/errors.js';
 import { spawnApply } from '../../images/layer/apply.js';

@@ -11,7 +11,6 @@ import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { Readable, Writable } from 'node:stream';
-import { join } from 'node:path';
 import { BerthError, invalidArgument, internal, unavailable } from '../../util/errors.js';
 import { Digester, digestOf, type Digest } from '../../util/digest.js';
 import { UNPACK_PATH } from '../../util/native-tools.js';
