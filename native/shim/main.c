@@ -330,7 +330,10 @@ int main(int argc, char **argv) {
     puts("berth-shim 0.1.0");
     return 0;
   }
-  if (argc == 3 && strcmp(argv[1], "--spawner") == 0) return spawner_run(atoi(argv[2]), shim_run);
+  if (argc == 3 && strcmp(argv[1], "--spawner") == 0) {
+    struct spawner_title title = {argv[1], (size_t)(argv[2] + strlen(argv[2]) - argv[1])};
+    return spawner_run(atoi(argv[2]), title, shim_run);
+  }
   if (argc != 2 && argc != 3) {
     fprintf(stderr, "usage: berth-shim <caller socket fd> [<program fd>]\n       berth-shim --spawner <control fd>\n");
     return 2;

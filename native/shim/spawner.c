@@ -59,6 +59,16 @@ static int become_shim(const char *token, const char *socket_path, const char *p
   return run(fd, program_fd);
 }
 
+static struct spawner_title own_title;
+
+/* "berth-shim --spawner 3" becomes "berth-shim shim": the arguments are overwritten in place. */
+static void retitle_as_shim(void) {
+  static const char shim[] = "shim";
+  if (own_title.len < sizeof shim) return;
+  memset(own_title.args, 0, own_title.len);
+  memcpy(own_title.args, shim, sizeof shim);
+}
+
 static void spawn_one(int ctl_fd, int sig_fd, const sigset_t *orig_mask, const char *req, spawner_shim_fn run) {
   const char *token = req;
   const char *socket_path = token + strlen(token) + 1;
@@ -71,6 +81,7 @@ static void spawn_one(int ctl_fd, int sig_fd, const sigset_t *orig_mask, const c
     close(sig_fd);
     signal(SIGCHLD, SIG_DFL);
     sigprocmask(SIG_SETMASK, orig_mask, NULL);
+    retitle_as_shim();
     _exit(become_shim(token, socket_path, program_path, run));
   }
   if (pid < 0) snprintf(line, sizeof line, "F %s %d\n", token, errno);
@@ -107,7 +118,8 @@ static size_t take_requests(char *buf, size_t len, int ctl_fd, int sig_fd, const
   }
 }
 
-int spawner_run(int ctl_fd, spawner_shim_fn run) {
+int spawner_run(int ctl_fd, struct spawner_title title, spawner_shim_fn run) {
+  own_title = title;
   sigset_t chld, orig_mask;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
