@@ -27,8 +27,7 @@ import {
   addNote, checkAborted, fmtMs, gitState, loadAverage1, pairedRatio, parseFlags,
   run, runBenchMain, stats, timedChild, uptime, waitForQuietCpu, type Stats,
 } from './common.js';
-import { DaemonBenchWork, BUSYBOX, DOCKER_CLI, dockerArgv, importImage, makeBusyboxTar, makeClientEnv, type BenchDaemon } from './daemon-parts.js';
-import { ensureDockerd, startDockerd, type DockerdState } from './dockerd.js';
+import { benchDaemon, DaemonBenchWork, BUSYBOX, DOCKER_CLI, dockerArgv, importImage, makeBusyboxTar, makeClientEnv, type BenchDaemon } from './daemon-parts.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const IMAGE = 'busybox';
@@ -147,22 +146,9 @@ async function main(o: Options): Promise<number> {
 
   const berthConfig = { bridge: 'none', iptables: false };
   const berthd = await startBerthd(join(work, 'berthd'), notes, join(execBase, 'berthd'), berthConfig);
-  const b: BenchDaemon = { name: 'berthd', socket: berthd.socket, host: berthd.host, pid: berthd.pid };
-  let dockerd: DockerdState | undefined;
-  let dockerNote = 'not measured (add --docker)';
-  if (o.docker) {
-    const found = ensureDockerd(notes);
-    if (!found.dockerd) dockerNote = `not measured: ${found.why}`;
-    else {
-      try {
-        dockerd = await startDockerd(found.dockerd, DOCKER_CLI, join(work, 'dockerd'), join(work, 'dockerd', 'docker.sock'), notes, join(execBase, 'dockerd'));
-      } catch (err) {
-        checkAborted();
-        dockerNote = `not measured: ${(err as Error).message}`;
-      }
-    }
-  }
-  const dk: BenchDaemon | undefined = dockerd ? { name: 'dockerd', socket: dockerd.socket, host: dockerd.host, pid: dockerd.pid } : undefined;
+  const b = benchDaemon('berthd', berthd);
+  const { dockerd, note: dockerNote } = await bench.startDockerd(o.docker);
+  const dk = dockerd ? benchDaemon('dockerd', dockerd) : undefined;
   const header = [
     `berth build benchmark — ${new Date().toISOString()}`,
     `machine: ${cpus().length} CPU (${cpus()[0]?.model.trim() ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, node ${process.version}`,

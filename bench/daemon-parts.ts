@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stopAllBerthds } from './berthd.js';
 import { cgroupParents, checkAborted, cpuJiffies, fmtMs, killLiveChildren, mountPrivateTarget, removeNewCgroupParents, removeWork, run, timedChild, type TimedResult } from './common.js';
-import { stopAllDockerds } from './dockerd.js';
+import { ensureDockerd, startDockerd, stopAllDockerds, type DockerdState } from './dockerd.js';
 import { listAllContainers, removeContainers } from './engine.js';
 
 export const BUSYBOX = '/bin/busybox';
@@ -30,6 +30,7 @@ export interface BenchDaemon {
 export class DaemonBenchWork {
   readonly notes: string[] = [];
   private work: string | undefined;
+  private execBase: string | undefined;
   private execMount: string | undefined;
   private cgroupsBefore: Map<string, Set<string>> | undefined;
   private cleaning: Promise<void> | undefined;
@@ -41,9 +42,31 @@ export class DaemonBenchWork {
   create(data: string, prefix: string): { work: string; execBase: string } {
     mkdirSync(data, { recursive: true });
     const work = (this.work = mkdtempSync(join(data, prefix)));
-    const execBase = mountPrivateTarget(work, 'tmpfs', (dir) => (this.execMount = dir), '256m');
+    const execBase = (this.execBase = mountPrivateTarget(work, 'tmpfs', (dir) => (this.execMount = dir), '256m'));
     this.cgroupsBefore = new Map(['berth', 'docker'].map((name) => [name, cgroupParents(name)]));
     return { work, execBase };
+  }
+
+  /**
+   * A private dockerd in the work folder (after `create`), or why there is none: `--docker`
+   * not given, docker.io not installable, `beforeStart` (run once dockerd is installed)
+   * named a reason, or the daemon failed to start.
+   */
+  async startDockerd(
+    wanted: boolean, opts: { networkArgs?: string[]; beforeStart?: () => string | undefined } = {},
+  ): Promise<{ dockerd?: DockerdState; note?: string }> {
+    if (!wanted) return { note: 'not measured (add --docker)' };
+    const found = ensureDockerd(this.notes);
+    if (!found.dockerd) return { note: `not measured: ${found.why}` };
+    const refused = opts.beforeStart?.();
+    if (refused) return { note: `not measured: ${refused}` };
+    const dir = join(this.work!, 'dockerd');
+    try {
+      return { dockerd: await startDockerd(found.dockerd, DOCKER_CLI, dir, join(dir, 'docker.sock'), this.notes, join(this.execBase!, 'dockerd'), opts.networkArgs) };
+    } catch (err) {
+      checkAborted();
+      return { note: `not measured: ${(err as Error).message}` };
+    }
   }
 
   readonly cleanup = (): Promise<void> => {
@@ -58,6 +81,11 @@ export class DaemonBenchWork {
     })();
     return this.cleaning;
   };
+}
+
+/** A daemon's pid and addresses, as the parts see them. */
+export function benchDaemon(name: BenchDaemon['name'], d: { socket: string; host: string; pid: number }): BenchDaemon {
+  return { name, socket: d.socket, host: d.host, pid: d.pid };
 }
 
 /** The clients' environment: a config dir of their own (no ~/.docker), no inherited daemon address. */

@@ -38,7 +38,7 @@ import {
   addNote, checkAborted, fmtMs, gitState, loadAverage1, waitForQuietCpu, pairedRatio, parseFlags, readFileSafe, run,
   runBenchMain, stats, timedChild, uptime, type Stats, type TimedResult,
 } from './common.js';
-import { ensureDockerd, startDockerd, stopDockerd, type DockerdState } from './dockerd.js';
+import { stopDockerd, type DockerdState } from './dockerd.js';
 import { createContainers, engineRequest, removeContainers } from './engine.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -386,23 +386,12 @@ async function main(o: Options): Promise<number> {
   })();
 
   // dockerd
-  let dockerd: DockerdState | undefined;
-  let dockerNote: string | undefined;
+  const { dockerd, note: dockerNote } = await bench.startDockerd(o.docker);
   let dockerVersion = '';
-  if (o.docker) {
-    const found = ensureDockerd(notes);
-    if (!found.dockerd) dockerNote = `not measured: ${found.why}`;
-    else {
-      try {
-        dockerd = await startDockerd(found.dockerd, DOCKER_CLI, join(work, 'dockerd'), join(work, 'dockerd', 'docker.sock'), notes, join(execBase, 'dockerd'));
-        dockerVersion = run([DOCKER_CLI, '-H', dockerd.host, 'info', '--format', '{{.ServerVersion}}, {{.Driver}}, cgroup {{.CgroupVersion}}/{{.CgroupDriver}}'], { env: clientEnv }).stdout.trim();
-        if (!readFileSafe(join(dockerd.execRoot, 'containerd', 'containerd.pid'))) addNote(notes, 'docker: dockerd runs no containerd of its own (a system containerd?): its RSS is not counted');
-      } catch (err) {
-        checkAborted();
-        dockerNote = `not measured: ${(err as Error).message}`;
-      }
-    }
-  } else dockerNote = 'not measured (add --docker)';
+  if (dockerd) {
+    dockerVersion = run([DOCKER_CLI, '-H', dockerd.host, 'info', '--format', '{{.ServerVersion}}, {{.Driver}}, cgroup {{.CgroupVersion}}/{{.CgroupDriver}}'], { env: clientEnv }).stdout.trim();
+    if (!readFileSafe(join(dockerd.execRoot, 'containerd', 'containerd.pid'))) addNote(notes, 'docker: dockerd runs no containerd of its own (a system containerd?): its RSS is not counted');
+  }
   const dk = dockerd ? dockerDaemon(dockerd) : undefined;
   const daemons = dk ? [b, dk] : [b];
 

@@ -47,10 +47,10 @@ import {
   run, runBenchMain, stats, timedChild, uptime, waitForQuietCpu, type Stats,
 } from './common.js';
 import {
-  BUSYBOX, DaemonBenchWork, DOCKER_CLI, dockerArgv, firstLine, importImage, makeBusyboxTar, makeClientEnv, parallelRound, type BenchDaemon, type ParallelLine,
+  benchDaemon, BUSYBOX, DaemonBenchWork, DOCKER_CLI, dockerArgv, firstLine, importImage, makeBusyboxTar, makeClientEnv, parallelRound, type BenchDaemon, type ParallelLine,
 } from './daemon-parts.js';
 import { links, restoreFirewall, snapshotFirewall, type FirewallSnapshot } from './docker-firewall.js';
-import { ensureDockerd, startDockerd, stopDockerd, type DockerdState } from './dockerd.js';
+import { stopDockerd } from './dockerd.js';
 import { engineRequest } from './engine.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -513,7 +513,7 @@ async function main(o: Options): Promise<number> {
   };
   berthNet = { bridge: berthConfig.bridge, firewallName: berthConfig['firewall-name'], dataRoot: join(work, 'berthd', 'data') };
   const berthd = await startBerthd(join(work, 'berthd'), notes, join(execBase, 'berthd'), berthConfig);
-  const b: BenchDaemon = { name: 'berthd', socket: berthd.socket, host: berthd.host, pid: berthd.pid };
+  const b = benchDaemon('berthd', berthd);
   const log = new LogReader(berthd.logPath);
   const berthVersion = (() => {
     const v = run(dockerArgv(b, ['version', '--format', '{{.Server.Version}} (API {{.Server.APIVersion}})']), { env: clientEnv });
@@ -521,28 +521,20 @@ async function main(o: Options): Promise<number> {
   })();
 
   // dockerd, with docker0 on DOCKER_BIP and its iptables rules
-  let dockerd: DockerdState | undefined;
-  let dockerNote: string | undefined;
-  let dockerVersion = '';
-  if (o.docker) {
-    const found = ensureDockerd(notes);
-    if (!found.dockerd) dockerNote = `not measured: ${found.why}`;
-    else if (links().has(DOCKER_BRIDGE)) dockerNote = `not measured: ${DOCKER_BRIDGE} exists already (another dockerd?); not touching it`;
-    else if (run(['ip', '-4', 'route', 'show']).stdout.includes(DOCKER_SUBNET_PREFIX)) dockerNote = `not measured: ${DOCKER_BIP} is routed on this host already`;
-    else {
+  const { dockerd, note: dockerNote } = await bench.startDockerd(o.docker, {
+    networkArgs: [`--bip=${DOCKER_BIP}`, '--iptables=true', '--ip6tables=false', '--ip-forward=false', '--ip-masq=true', '--userland-proxy=true'],
+    beforeStart: () => {
+      if (links().has(DOCKER_BRIDGE)) return `${DOCKER_BRIDGE} exists already (another dockerd?); not touching it`;
+      if (run(['ip', '-4', 'route', 'show']).stdout.includes(DOCKER_SUBNET_PREFIX)) return `${DOCKER_BIP} is routed on this host already`;
       firewallBefore = snapshotFirewall();
       writeFileSync(join(work, 'firewall-before.txt'), firewallBefore.saved);
-      try {
-        const networkArgs = [`--bip=${DOCKER_BIP}`, '--iptables=true', '--ip6tables=false', '--ip-forward=false', '--ip-masq=true', '--userland-proxy=true'];
-        dockerd = await startDockerd(found.dockerd, DOCKER_CLI, join(work, 'dockerd'), join(work, 'dockerd', 'docker.sock'), notes, join(execBase, 'dockerd'), networkArgs);
-        dockerVersion = run([DOCKER_CLI, '-H', dockerd.host, 'info', '--format', '{{.ServerVersion}}, {{.Driver}}, cgroup {{.CgroupVersion}}/{{.CgroupDriver}}'], { env: clientEnv }).stdout.trim();
-      } catch (err) {
-        checkAborted();
-        dockerNote = `not measured: ${(err as Error).message}`;
-      }
-    }
-  } else dockerNote = 'not measured (add --docker)';
-  const dk: BenchDaemon | undefined = dockerd ? { name: 'dockerd', socket: dockerd.socket, host: dockerd.host, pid: dockerd.pid } : undefined;
+      return undefined;
+    },
+  });
+  const dockerVersion = dockerd
+    ? run([DOCKER_CLI, '-H', dockerd.host, 'info', '--format', '{{.ServerVersion}}, {{.Driver}}, cgroup {{.CgroupVersion}}/{{.CgroupDriver}}'], { env: clientEnv }).stdout.trim()
+    : '';
+  const dk = dockerd ? benchDaemon('dockerd', dockerd) : undefined;
   const daemons = dk ? [b, dk] : [b];
 
   const header = [
