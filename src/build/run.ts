@@ -3,12 +3,11 @@
 // records them, in front of its history entry), and its --mount and --network options.
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROXY_ARGS, runCommand, runMounts, type PlannedStage, type RunInstruction, type RunMount, type StageRef } from './dockerfile/index.js';
+import { errorAtLoc, PROXY_ARGS, runCommand, runMounts, type PlannedStage, type RunInstruction, type RunMount, type StageRef } from './dockerfile/index.js';
 import { copyArchive, planCopy, resolveSources, checksumSources } from './context/index.js';
 import { setEnv } from './state.js';
 import { referencedState, type StageBuilder, type StageBuilderOptions } from './steps.js';
 import type { StepMount } from './worker.js';
-import { invalidArgument } from '../util/errors.js';
 
 interface PreparedMounts {
   mounts: StepMount[];
@@ -64,7 +63,7 @@ function networkOf(inst: RunInstruction, dflt: 'default' | 'none' | 'host'): 'de
   const n = inst.flags.network;
   if (n === undefined) return dflt;
   if (n === 'default' || n === 'none' || n === 'host') return n;
-  throw invalidArgument(`${inst.loc.file}:${inst.loc.line}: unsupported network mode "${n}" (default, none or host)`);
+  throw errorAtLoc(inst.loc, `unsupported network mode "${n}" (default, none or host)`);
 }
 
 async function prepareMounts(inst: RunInstruction, sources: PlannedStage['sources'], o: StageBuilderOptions, files: Array<{ name: string; content: string }>): Promise<PreparedMounts> {
@@ -95,7 +94,6 @@ async function prepareMounts(inst: RunInstruction, sources: PlannedStage['source
 async function addMount(
   inst: RunInstruction, o: StageBuilderOptions, m: RunMount, ref: StageRef | undefined, out: PreparedMounts, releases: Array<() => Promise<void>>,
 ): Promise<void> {
-  const where = `${inst.loc.file}:${inst.loc.line}`;
   const target = m.target ?? '';
   switch (m.type) {
     case 'cache': {
@@ -110,10 +108,10 @@ async function addMount(
       return;
     case 'secret':
       // The classic /build API carries no secrets: a required one is an error, others are absent.
-      if (m.required) throw invalidArgument(`${where}: secret ${m.id ?? target} not found (berth's classic builder has no build secrets)`);
+      if (m.required) throw errorAtLoc(inst.loc, `secret ${m.id ?? target} not found (berth's classic builder has no build secrets)`);
       return;
     case 'ssh':
-      throw invalidArgument(`${where}: RUN --mount=type=ssh is not supported by berth's builder`);
+      throw errorAtLoc(inst.loc, `RUN --mount=type=ssh is not supported by berth's builder`);
     case 'bind':
       return bindMount(o, m, ref, out, releases);
   }

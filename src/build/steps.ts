@@ -7,7 +7,7 @@ import type { BuildCache } from './cache.js';
 import { stepKey } from './cache.js';
 import type { BuildContext } from './context/index.js';
 import {
-  expandInstruction, expandWord, parseExposePorts, parseInstructions, PLATFORM_ARGS,
+  errorAtLoc, expandInstruction, expandWord, parseExposePorts, parseInstructions, PLATFORM_ARGS,
   type ArgInstruction, type CommandForm, type Dockerfile, type Instruction, type Lookup, type PlannedStage, type StagePlan, type StageRef,
 } from './dockerfile/index.js';
 import { DEFAULT_PATH, envValue, scratchState, setEnv, withConfig, withLayer, type BuildState } from './state.js';
@@ -17,6 +17,7 @@ import { CacheFromMatcher, type CacheSource } from './cache-from.js';
 import type { BuildWorker, NewLayerResult } from './worker.js';
 import type { ContainerConfig } from '../oci/image-spec.js';
 import { invalidArgument } from '../util/errors.js';
+import { truncateId } from '../util/units.js';
 
 export interface StageResult {
   state: BuildState;
@@ -111,7 +112,7 @@ export class StageBuilder {
       this.state = { config, layers: img.layers, baseImage: img.id };
       this.key = img.id;
     }
-    this.o.print(` ---> ${shortId(this.state.baseImage ?? this.key)}\n`);
+    this.o.print(` ---> ${truncateId(this.state.baseImage ?? this.key)}\n`);
     if (this.o.cacheFrom.length) this.cacheFrom = new CacheFromMatcher(this.o.cacheFrom, this.state);
     await this.onbuildTriggers();
   }
@@ -161,7 +162,7 @@ export class StageBuilder {
         });
       }
       case 'VOLUME':
-        if (inst.volumes.some((v) => v.trim() === '')) throw located(inst, 'VOLUME specified can not be an empty string');
+        if (inst.volumes.some((v) => v.trim() === '')) throw errorAtLoc(inst.loc, 'VOLUME specified can not be an empty string');
         return this.configStep(`VOLUME [${inst.volumes.join(' ')}]`, (c) => {
           c.Volumes = { ...(c.Volumes ?? {}) };
           for (const v of inst.volumes) c.Volumes[v] = {};
@@ -203,7 +204,7 @@ export class StageBuilder {
       case 'ADD':
         return copyStep(this, inst as CopyInstructionLike, sources[0]?.ref, this.o);
       case 'FROM':
-        throw located(inst, 'FROM inside a stage');
+        throw errorAtLoc(inst.loc, 'FROM inside a stage');
     }
   }
 
@@ -239,7 +240,7 @@ export class StageBuilder {
     // Not part of the key chain: a value reaches later keys only where it is used — in the
     // expanded text of an instruction, or in a RUN's environment — so, as in Docker, a new
     // value misses the cache first at the step that uses it.
-    this.o.print(` ---> ${shortId(this.o.cache.configOf(this.key) ?? this.key)}\n`);
+    this.o.print(` ---> ${truncateId(this.o.cache.configOf(this.key) ?? this.key)}\n`);
     return Promise.resolve();
   }
 
@@ -298,7 +299,7 @@ export class StageBuilder {
     const configDigest = cached ? undefined : await this.o.cache.put(key, this.key, state, description, size);
     this.state = state;
     this.key = key;
-    this.o.print(` ---> ${shortId(configDigest ?? this.o.cache.configOf(key) ?? key)}\n`);
+    this.o.print(` ---> ${truncateId(configDigest ?? this.o.cache.configOf(key) ?? key)}\n`);
   }
 
   /** Prints a line of the current step's output. */
@@ -314,10 +315,6 @@ export async function referencedState(o: StageBuilderOptions, ref: Exclude<Stage
   return { state: { config: img.config, layers: img.layers, baseImage: img.id }, key: img.id };
 }
 
-function shortId(id: string): string {
-  return id.replace(/^sha256:/, '').slice(0, 12);
-}
-
 /** As the classic builder's history shows a healthcheck (Go's %v of the struct). */
 function healthText(h: { test: string[]; interval: number; timeout: number; startPeriod: number; retries: number }): string {
   const d = (ns: number): string => `${ns / 1e9}s`;
@@ -328,6 +325,3 @@ function formText(argv: string[]): string {
   return `[${argv.map((a) => JSON.stringify(a)).join(' ')}]`;
 }
 
-function located(inst: Instruction, message: string): Error {
-  return invalidArgument(`${inst.loc.file}:${inst.loc.line}: ${message}`);
-}

@@ -9,4 +9,5 @@ export { parseExposePort, parseExposePorts } from './expose.js';
 export { chompHeredoc, parseHeredocMarker, type HeredocMarker } from './heredoc.js';
 export { validStageName, INSTRUCTION_KINDS } from './instructions.js';
 export { shellPatternToRegex } from './shell-pattern.js';
+export { errorAtLoc } from './location.js';
 export { runCommand, type RunCommand } from './run-heredoc.js';

@@ -1,5 +1,5 @@
 // What a RUN with here-documents executes, as BuildKit's dispatchRun decides it.
-import { invalidArgument } from '../../util/errors.js';
+import { errorAtLoc } from './location.js';
 import { chompHeredoc, heredocMarkerOrUndefined } from './heredoc.js';
 import type { CommandForm, RunInstruction } from './types.js';
 
@@ -15,7 +15,7 @@ export type RunCommand =
 
 export function runCommand(run: RunInstruction): RunCommand {
   if (run.heredocs.length === 0) return { kind: 'command', cmd: run.cmd };
-  if (run.cmd.form !== 'shell') throw invalidArgument(`${run.loc.file}:${run.loc.line}: parsing produced an invalid run command`);
+  if (run.cmd.form !== 'shell') throw errorAtLoc(run.loc, 'parsing produced an invalid run command');
   const first = run.heredocs[0];
   if (first && heredocMarkerOrUndefined(run.cmd.command)) {
     const content = first.chomp ? chompHeredoc(first.content) : first.content;

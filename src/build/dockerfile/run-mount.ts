@@ -2,6 +2,7 @@
 // instructions/commands_runmount.go.
 import { invalidArgument } from '../../util/errors.js';
 import { joinCsv, splitCsv } from './csv.js';
+import { errorAtLoc } from './location.js';
 import type { RunInstruction } from './types.js';
 
 export type MountType = 'bind' | 'cache' | 'tmpfs' | 'secret' | 'ssh';
@@ -209,7 +210,7 @@ export function runMounts(run: RunInstruction): RunMount[] {
       return parseRunMount(value);
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      throw invalidArgument(`${run.loc.file}:${run.loc.line}: --mount=${value}: ${msg}`, err);
+      throw errorAtLoc(run.loc, `--mount=${value}: ${msg}`, err);
     }
   });
 }

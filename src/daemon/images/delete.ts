@@ -8,6 +8,7 @@ import { normalizedTag, type ImageRecord, type ImageStore } from '../../images/s
 import type { Filters, ImageDeleteResponseItem, ImagePruneResponse } from '../../oci/engine-api.js';
 import type { Digest } from '../../util/digest.js';
 import { conflict, isBerthError, type BerthError } from '../../util/errors.js';
+import { truncateId } from '../../util/units.js';
 import type { ImageEvents } from './events.js';
 import { PRUNE_FILTERS, checkFilterNames, danglingFilter, pruneLabelsMatch, untilFilter } from './filters.js';
 
@@ -20,8 +21,6 @@ export interface DeleteContext {
   inUse: InUse;
 }
 
-/** stringid.TruncateID: the first 12 hex digits, without the algorithm. */
-const short = (id: string): string => id.slice(id.indexOf(':') + 1).slice(0, 12);
 const familiar = (ref: string): string => familiarString(parseReference(ref));
 const isCanonical = (ref: string): boolean => ref.includes('@');
 const repositoryOf = (ref: string): string => parseReference(ref).name;
@@ -55,13 +54,13 @@ interface DeleteConflict {
 
 function checkConflict(ctx: DeleteContext, id: Digest, refs: string[], mask: Mask): DeleteConflict | undefined {
   const make = (hard: boolean, message: string, used: boolean): DeleteConflict => ({
-    error: conflict(`conflict: unable to delete ${short(id)} (${hard ? 'cannot be forced' : 'must be forced'}) - ${message}`),
+    error: conflict(`conflict: unable to delete ${truncateId(id)} (${hard ? 'cannot be forced' : 'must be forced'}) - ${message}`),
     used,
   });
   const user = ctx.inUse(id);
-  if (mask.running && user?.running) return make(true, `image is being used by running container ${short(user.container)}`, true);
+  if (mask.running && user?.running) return make(true, `image is being used by running container ${truncateId(user.container)}`, true);
   if (mask.references && refs.length > 0) return make(false, 'image is referenced in multiple repositories', false);
-  if (mask.stopped && user && !user.running) return make(false, `image is being used by stopped container ${short(user.container)}`, true);
+  if (mask.stopped && user && !user.running) return make(false, `image is being used by stopped container ${truncateId(user.container)}`, true);
   return undefined;
 }
 
@@ -82,7 +81,7 @@ export async function deleteImage(ctx: DeleteContext, nameOrId: string, force: b
     const user = ctx.inUse(id);
     if (!force && isSingleReference(refs) && user) {
       // Untagging would leave the container's image dangling: only on purpose.
-      throw conflict(`conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${short(user.container)} is using its referenced image ${short(id)}`);
+      throw conflict(`conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${truncateId(user.container)} is using its referenced image ${truncateId(id)}`);
     }
     const ref = normalizedTag(nameOrId);
     await untag(ctx, id, ref, records);

@@ -7,6 +7,7 @@
 // are no counts: "Pulling fs layer", "Pull complete") and a `progress` bar string when
 // there are counts.
 import type { Digest } from '../../util/digest.js';
+import { truncateId } from '../../util/units.js';
 
 export interface ProgressDetail {
   current?: number;
@@ -43,10 +44,7 @@ export type ProgressListener = (message: JSONMessage) => void;
 const DAEMON_TERMINAL_WIDTH = 200;
 
 /** Docker's short ID of a digest: the first 12 hex characters (stringid.TruncateID). */
-export function shortId(digest: Digest | string): string {
-  const hex = digest.includes(':') ? digest.slice(digest.indexOf(':') + 1) : digest;
-  return hex.slice(0, 12);
-}
+export const shortId: (digest: Digest | string) => string = truncateId;
 
 /** A status line: {"status": …, "id": …} (progress.Message). */
 export function statusMessage(status: string, id?: string): JSONMessage {
