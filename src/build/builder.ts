@@ -3,15 +3,16 @@
 // record the target's final state as the image. Output is the classic builder's JSON
 // stream: "Step N/M : …" lines, " ---> <id>", "Using cache", and an aux message with the ID.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { BuildContext, readIgnoreFile } from './context/index.js';
 import { parseDockerfile, planStages, PROXY_ARGS, type PlannedStage, type StagePlan } from './dockerfile/index.js';
 import type { BuildCache } from './cache.js';
 import { StageBuilder, type StageResult } from './steps.js';
 import type { CacheSource } from './cache-from.js';
 import type { BuildWorker } from './worker.js';
-import { hostPlatform } from '../oci/image-spec.js';
+import { formatPlatform, hostPlatform } from '../oci/image-spec.js';
 import { invalidArgument } from '../util/errors.js';
+import { truncateId } from '../util/units.js';
 import { familiarString, parseReference } from '../images/reference.js';
 import type { Digest } from '../util/digest.js';
 
@@ -54,7 +55,7 @@ export async function build(worker: BuildWorker, cache: BuildCache, context: Bui
   const dockerfilePath = opts.dockerfile || 'Dockerfile';
   const text = opts.dockerfileText ?? (await readDockerfile(context, dockerfilePath));
   // docker's CLI sends `-f -` (or a Dockerfile outside the context) as .dockerfile.<random>.
-  const shownName = baseName(dockerfilePath).startsWith('.dockerfile.') ? 'Dockerfile' : baseName(dockerfilePath);
+  const shownName = posix.basename(dockerfilePath).startsWith('.dockerfile.') ? 'Dockerfile' : posix.basename(dockerfilePath);
   const df = parseDockerfile(text, { file: shownName });
   const ignore = await readIgnoreFile(context, dockerfilePath);
   context.exclude(ignore.matcher);
@@ -105,7 +106,7 @@ export async function build(worker: BuildWorker, cache: BuildCache, context: Bui
     opts.output({ aux: { ID: imageId } });
     if (opts.quiet) opts.output({ stream: `${imageId}\n` });
     else {
-      opts.output({ stream: `Successfully built ${imageId.slice(7, 19)}\n` });
+      opts.output({ stream: `Successfully built ${truncateId(imageId)}\n` });
       for (const t of opts.tags) opts.output({ stream: `Successfully tagged ${familiarString(parseReference(t))}\n` });
     }
     return { imageId };
@@ -134,10 +135,6 @@ async function readDockerfile(context: BuildContext, path: string): Promise<stri
   return (await context.readFile(path, MAX_DOCKERFILE)).toString('utf8');
 }
 
-function baseName(path: string): string {
-  return path.split('/').filter(Boolean).at(-1) ?? path;
-}
-
 function definedArgs(args: Record<string, string | null>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(args)) if (v !== null) out[k] = v;
@@ -146,7 +143,7 @@ function definedArgs(args: Record<string, string | null>): Record<string, string
 
 function platformArgValues(platform: string | undefined): Record<string, string> {
   const host = hostPlatform();
-  const hostText = `${host.os}/${host.architecture}${host.variant ? `/${host.variant}` : ''}`;
+  const hostText = formatPlatform(host);
   const target = platform || hostText;
   const [os = host.os, arch = host.architecture, variant = ''] = target.split('/');
   return {
@@ -183,7 +180,11 @@ class StagePrinter {
 
   write(stage: number, line: string): void {
     if (this.current() === stage) this.flushLine(line);
-    else this.held.set(stage, [...(this.held.get(stage) ?? []), line]);
+    else {
+      const held = this.held.get(stage);
+      if (held) held.push(line);
+      else this.held.set(stage, [line]);
+    }
   }
 
   done(stage: number): void {

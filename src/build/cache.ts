@@ -144,7 +144,8 @@ export class BuildCache {
   private persist(): Promise<void> {
     this.dirty = false;
     const text = JSON.stringify({ version: 1, entries: this.entries } satisfies IndexFile);
-    this.writing = this.writing.then(() => writeFileAtomicAsync(this.file, text, 0o600));
+    // A failed write is reported to its caller, and must not make every later write fail too.
+    this.writing = this.writing.catch(() => undefined).then(() => writeFileAtomicAsync(this.file, text, 0o600));
     return this.writing;
   }
 }

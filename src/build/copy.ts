@@ -7,16 +7,16 @@ import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { BuildContext, checksumSources, copyArchive, planCopy, resolveSources, type SourceMatch } from './context/index.js';
 import type { AddInstruction, CopyInstruction, StageRef } from './dockerfile/index.js';
-import { referencedState, type StageBuilder, type StageBuilderOptions } from './steps.js';
+import { NOP, referencedState, type StageBuilder, type StageBuilderOptions } from './steps.js';
+import type { BuildState } from './state.js';
 import type { StepFs } from './worker.js';
 import { tarBuffer } from '../images/tar/writer.js';
 import { BLOCK, hasTarMagic } from '../images/tar/header.js';
 import { detectCompression, type Compression } from '../images/layer/compression.js';
 import { invalidArgument } from '../util/errors.js';
+import { truncateId } from '../util/units.js';
 
 export type CopyInstructionLike = CopyInstruction | AddInstruction;
-
-const NOP = '/bin/sh -c #(nop) ';
 
 interface Sources {
   ctx: BuildContext;
@@ -40,10 +40,11 @@ export async function copyStep(b: StageBuilder, inst: CopyInstructionLike, ref: 
   if (inst.kind === 'COPY' && inst.flags.from && ref && ref.kind !== 'scratch') {
     // Another stage's (or image's) files are fixed by its key (or ID): no need to export them
     // to know whether the step is cached — only when it runs.
-    const from = (await referencedState(o, ref)).key;
-    const createdBy = `${NOP}COPY --from=${from.replace(/^sha256:/, '').slice(0, 12)} ${inst.sources.join(' ')} in ${dest} `;
+    const referenced = await referencedState(o, ref);
+    const from = referenced.key;
+    const createdBy = `${NOP}COPY --from=${truncateId(from)} ${inst.sources.join(' ')} in ${dest} `;
     await b.layerStep({ COPY: { from, sources: inst.sources }, ...common }, createdBy, async (state) => {
-      const sources = await gatherSources(inst, ref, o, where);
+      const sources = await gatherSources(inst, o, where, referenced.state);
       try {
         return { config: state.config.config ?? {}, layer: await o.worker.change(state, (fs) => writeCopy(fs, sources, new Set(), write)) };
       } finally {
@@ -52,7 +53,7 @@ export async function copyStep(b: StageBuilder, inst: CopyInstructionLike, ref: 
     });
     return;
   }
-  const sources = await gatherSources(inst, ref, o, where);
+  const sources = await gatherSources(inst, o, where);
   try {
     const extract = inst.kind === 'ADD' && inst.flags.unpack !== false && !sources.remote ? await archives(sources) : new Set<SourceMatch>();
     const kind = sources.matches.length === 1 && sources.matches[0]!.entry.type !== 'dir' ? 'file' : sources.matches.length === 1 ? 'dir' : 'multi';
@@ -94,7 +95,8 @@ async function writeCopy(
   }
 }
 
-async function gatherSources(inst: CopyInstructionLike, ref: StageRef | undefined, o: StageBuilderOptions, where: string): Promise<Sources> {
+/** The step's sources: here-documents, downloads, the `from` filesystem (COPY --from) or the context. */
+async function gatherSources(inst: CopyInstructionLike, o: StageBuilderOptions, where: string, from?: BuildState): Promise<Sources> {
   const owned: BuildContext[] = [];
   try {
     if (inst.inlineSources.length) {
@@ -113,9 +115,7 @@ async function gatherSources(inst: CopyInstructionLike, ref: StageRef | undefine
       return { ...(await matched(ctx, files.map((f) => f.name), {}, owned)), remote: true };
     }
     const opts = { excludes: inst.flags.exclude, ...(inst.kind === 'COPY' && inst.flags.parents ? { parents: true } : {}) };
-    if (inst.kind === 'COPY' && inst.flags.from && ref && ref.kind !== 'scratch') {
-      return await fromState(inst, ref, o, opts, owned, where);
-    }
+    if (from && inst.kind === 'COPY') return await fromState(inst, from, o, opts, owned, where);
     return await matched(o.context, inst.sources, opts, owned);
   } catch (err) {
     for (const c of owned) await c.close().catch(() => undefined);
@@ -133,10 +133,9 @@ async function matched(ctx: BuildContext, srcs: string[], opts: { excludes?: str
  * the deepest directory without wildcards, and matched there like a context.
  */
 async function fromState(
-  inst: CopyInstruction, ref: Exclude<StageRef, { kind: 'scratch' }>, o: StageBuilderOptions,
+  inst: CopyInstruction, state: BuildState, o: StageBuilderOptions,
   opts: { excludes?: string[]; parents?: boolean }, owned: BuildContext[], where: string,
 ): Promise<Sources> {
-  const { state } = await referencedState(o, ref);
   const cleaned = inst.sources.map((s) => posix.normalize(`/${s}`));
   const base = commonStaticDir(cleaned);
   const tar = await o.worker.exportPath(state, base === '/' ? '/.' : `${base}/.`);

@@ -50,7 +50,8 @@ export interface StageBuilderOptions {
   print: (line: string) => void;
 }
 
-const NOP = '/bin/sh -c #(nop) ';
+/** The classic builder's history prefix for a step that runs nothing. */
+export const NOP = '/bin/sh -c #(nop) ';
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
 export class StageBuilder {

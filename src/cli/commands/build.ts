@@ -6,11 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import type { CommandDef, FlagValues } from '../command.js';
+import { readAll } from '../../client/streams.js';
+import type { CommandDef } from '../command.js';
 import { StatusError } from '../command.js';
+import { listFlag, stringFlag } from './read-support.js';
 
-const list = (flags: FlagValues, name: string): string[] => (Array.isArray(flags[name]) ? (flags[name] as string[]) : []);
-const str = (flags: FlagValues, name: string): string => (typeof flags[name] === 'string' ? (flags[name] as string) : '');
 
 export const buildCommand: CommandDef = {
   name: 'build',
@@ -38,21 +38,21 @@ export const buildCommand: CommandDef = {
     { name: 'target', type: 'string', usage: 'Set the target build stage to build.' },
   ],
   async run(ctx, args, flags) {
-    const progress = str(flags, 'progress');
+    const progress = stringFlag(flags['progress']);
     if (!['auto', 'plain', 'tty'].includes(progress)) throw new StatusError(125, `invalid --progress value "${progress}": use auto, plain or tty`);
-    const { context, dockerfile } = await prepareContext(args[0]!, str(flags, 'file'), ctx.stdin);
+    const { context, dockerfile } = await prepareContext(args[0]!, stringFlag(flags['file']), ctx.stdin);
     const query = {
-      t: list(flags, 't').length ? list(flags, 't') : list(flags, 'tag'),
+      t: listFlag(flags['t']).length ? listFlag(flags['t']) : listFlag(flags['tag']),
       dockerfile,
-      buildargs: JSON.stringify(keyValues(list(flags, 'build-arg'), true)),
-      labels: JSON.stringify(keyValues(list(flags, 'label'), false)),
-      cachefrom: JSON.stringify(list(flags, 'cache-from')),
+      buildargs: JSON.stringify(keyValues(listFlag(flags['build-arg']), true)),
+      labels: JSON.stringify(keyValues(listFlag(flags['label']), false)),
+      cachefrom: JSON.stringify(listFlag(flags['cache-from'])),
       nocache: flags['no-cache'] === true || undefined,
       pull: flags.pull === true || undefined,
       q: flags.quiet === true || undefined,
-      target: str(flags, 'target') || undefined,
-      platform: str(flags, 'platform') || undefined,
-      networkmode: str(flags, 'network') || undefined,
+      target: stringFlag(flags['target']) || undefined,
+      platform: stringFlag(flags['platform']) || undefined,
+      networkmode: stringFlag(flags['network']) || undefined,
       rm: flags.rm !== false,
       forcerm: flags['force-rm'] === true || undefined,
       version: '1',
@@ -70,7 +70,7 @@ export const buildCommand: CommandDef = {
     });
     if (!result.imageId) throw new StatusError(1, 'the build finished without an image ID');
     if (quiet) ctx.stdout.write(`${result.imageId}\n`);
-    const iid = str(flags, 'iidfile');
+    const iid = stringFlag(flags['iidfile']);
     if (iid) writeFileSync(iid, result.imageId);
     return 0;
   },
@@ -149,10 +149,4 @@ async function appendFile(tar: Readable, file: { name: string; data: Buffer }): 
     yield extra; // ends with its own end-of-archive blocks
   }
   return Readable.from(merged());
-}
-
-async function readAll(s: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
 }

@@ -3,11 +3,14 @@
 // step at a time have it (others wait), `private` gives a concurrent step a directory of its
 // own (the first free one of that id).
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StepMount } from '../../build/worker.js';
 
 type CacheMount = Extract<StepMount, { type: 'cache' }>;
+/** Prefix of a pruned directory still being removed. */
+const TRASH = '.pruning-';
 
 export class CacheMounts {
   private readonly inUse = new Map<string, number>();
@@ -37,17 +40,23 @@ export class CacheMounts {
     };
   }
 
-  /** Removes every cache directory not in use (build cache prune). */
-  prune(): number {
+  /**
+   * Removes every cache directory not in use (build cache prune). Each is first renamed out of
+   * the way at once, so a step starting meanwhile gets a fresh one; the files go off the event
+   * loop, as a cache may be large.
+   */
+  async prune(): Promise<number> {
     if (!existsSync(this.root)) return 0;
-    let n = 0;
+    const doomed: string[] = [];
     for (const name of readdirSync(this.root)) {
       const dir = join(this.root, name);
       if (this.inUse.has(dir)) continue;
-      rmSync(dir, { recursive: true, force: true });
-      n++;
+      const trash = name.startsWith(TRASH) ? dir : join(this.root, `${TRASH}${name}-${Date.now()}`);
+      if (trash !== dir) renameSync(dir, trash);
+      doomed.push(trash);
     }
-    return n;
+    await Promise.all(doomed.map((d) => rm(d, { recursive: true, force: true })));
+    return doomed.length;
   }
 
   private async take(m: CacheMount): Promise<string> {

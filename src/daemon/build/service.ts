@@ -12,6 +12,7 @@ import { invalidArgument } from '../../util/errors.js';
 import { untilFilter } from '../images/filters.js';
 import type { BuildRequest } from '../backend.js';
 import type { Daemon } from '../daemon.js';
+import { cacheRecordId } from './usage.js';
 import { DaemonBuildWorker } from './worker.js';
 
 /** A failed RUN: the API route sends its exit code in errorDetail.code, as moby does. */
@@ -27,7 +28,7 @@ export async function runBuild(daemon: Daemon, body: Readable, req: BuildRequest
   const context = await BuildContext.fromStream(body, tmpDir);
   try {
     const result = await daemon.store.withLease((lease) =>
-      build(new DaemonBuildWorker(daemon, lease), daemon.buildCache, context, {
+      build(new DaemonBuildWorker(daemon, lease, tmpDir), daemon.buildCache, context, {
         dockerfile: req.dockerfile, tags: req.tags, buildArgs: req.buildArgs, labels: req.labels, noCache: req.noCache,
         cacheFrom: req.cacheFrom, pull: req.pull, quiet: req.quiet, output, signal, tmpDir,
         ...(req.target ? { target: req.target } : {}),
@@ -50,6 +51,6 @@ export async function pruneBuildCache(daemon: Daemon, opts: { all: boolean; keep
   }
   const cutoff = untilFilter(opts.filters);
   const { deleted, bytes } = await daemon.buildCache.prune((e) => cutoff === undefined || Date.parse(e.lastUsed) < cutoff);
-  daemon.buildCacheMounts.prune();
-  return { CachesDeleted: deleted.map((d) => d.slice(0, 25)), SpaceReclaimed: bytes };
+  await daemon.buildCacheMounts.prune();
+  return { CachesDeleted: deleted.map(cacheRecordId), SpaceReclaimed: bytes };
 }

@@ -15,14 +15,19 @@ export interface BuildCacheRecord {
   UsageCount: number;
 }
 
+/** The ID of a cache record as the API shows it: 25 characters, as BuildKit's are. */
+export function cacheRecordId(key: string): string {
+  return key.slice(0, 25);
+}
+
 export function buildCacheUsage(cache: BuildCache): BuildCacheRecord[] {
   // A layer two entries share (the same step reached twice) counts once, as shared.
   const seen = new Map<string, number>();
   for (const e of cache.list()) for (const l of e.layers) seen.set(l.digest, (seen.get(l.digest) ?? 0) + 1);
   return cache.list().map((e) => ({
-    ID: e.id.slice(0, 25),
-    Parent: e.parent?.slice(0, 25) ?? '',
-    Parents: e.parent ? [e.parent.slice(0, 25)] : [],
+    ID: cacheRecordId(e.id),
+    Parent: e.parent ? cacheRecordId(e.parent) : '',
+    Parents: e.parent ? [cacheRecordId(e.parent)] : [],
     Type: 'regular',
     Description: e.description,
     InUse: false,

@@ -4,7 +4,6 @@
 // code as `docker cp`. Each changed snapshot is diffed into a layer and then committed under
 // its chain ID, so the next step starts from it without unpacking anything.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BaseImage, BuildWorker, NewLayerResult, RunStepRequest, StepFs, StepMount } from '../../build/worker.js';
@@ -22,11 +21,15 @@ import { EMPTY_LAYER_DIFF_ID, storeSnapshotDiff } from '../images/commit.js';
 import type { Daemon } from '../daemon.js';
 import { CacheMounts } from './cache-mounts.js';
 
+/** How COPY/ADD/WORKDIR write: the tar's own owners (COPY puts --chown's ids in it), and a directory may replace a non-directory. */
+const PUT_AS_BUILDER = { noOverwriteDirNonDir: false, copyUIDGID: false };
+
 export class DaemonBuildWorker implements BuildWorker {
   private readonly store: ImageStore;
   readonly cacheMounts: CacheMounts;
 
-  constructor(private readonly daemon: Daemon, private readonly lease: string) {
+  /** tmpDir: where temporary mounts and bind sources go (an existing, private directory). */
+  constructor(private readonly daemon: Daemon, private readonly lease: string, private readonly tmpDir: string) {
     this.store = daemon.store;
     this.cacheMounts = daemon.buildCacheMounts;
   }
@@ -98,7 +101,7 @@ export class DaemonBuildWorker implements BuildWorker {
         const key = `build-mnt-${randomBytes(8).toString('hex')}`;
         const snapshotMounts = await this.store.snapshots.prepare(key, topChain(m.state));
         undo.push(() => this.store.snapshots.remove(key));
-        const { dir, release: unmountDir } = await mountTemp(snapshotMounts, { tmpRoot: this.tmpRoot() });
+        const { dir, release: unmountDir } = await mountTemp(snapshotMounts, { tmpRoot: this.tmpDir });
         undo.push(unmountDir);
         const { resolveInRoot } = await import('../services/root-access.js');
         const target = await resolveInRoot(dir, m.path);
@@ -117,7 +120,7 @@ export class DaemonBuildWorker implements BuildWorker {
     const key = `build-${randomBytes(8).toString('hex')}`;
     const mounts = await this.store.snapshots.prepare(key, topChain(state));
     try {
-      await withTempMount(mounts, (rootfs) => fn(stepFs(rootfs)), { tmpRoot: this.tmpRoot() });
+      await withTempMount(mounts, (rootfs) => fn(stepFs(rootfs)), { tmpRoot: this.tmpDir });
       return await this.commitSnapshot(state, key);
     } finally {
       await this.store.snapshots.remove(key).catch(() => undefined);
@@ -135,7 +138,7 @@ export class DaemonBuildWorker implements BuildWorker {
       await this.store.snapshots.remove(key).catch(() => undefined);
     };
     try {
-      mounted = await mountTemp(mounts, { tmpRoot: this.tmpRoot() });
+      mounted = await mountTemp(mounts, { tmpRoot: this.tmpDir });
       const { tar } = await getArchive(mounted.dir, path);
       tar.once('close', () => void release());
       return tar;
@@ -149,10 +152,10 @@ export class DaemonBuildWorker implements BuildWorker {
   async scratchDir(tar: Readable): Promise<{ path: string; release: () => Promise<void> }> {
     const { mkdtemp, rm } = await import('node:fs/promises');
     const { putArchive } = await import('../services/archive.js');
-    const path = await mkdtemp(join(this.tmpRoot(), 'bind-'));
+    const path = await mkdtemp(join(this.tmpDir, 'bind-'));
     const release = (): Promise<void> => rm(path, { recursive: true, force: true });
     try {
-      await putArchive(path, '/', tar, { noOverwriteDirNonDir: false, copyUIDGID: false });
+      await putArchive(path, '/', tar, PUT_AS_BUILDER);
     } catch (err) {
       await release();
       throw err;
@@ -190,9 +193,9 @@ export class DaemonBuildWorker implements BuildWorker {
     if (layer.diffId === EMPTY_LAYER_DIFF_ID) return undefined;
     const chain = chainIds([...(state.config.rootfs.diff_ids as Digest[]), layer.diffId]).at(-1)!;
     const size = layer.descriptor.size;
-    await this.store.snapshots.commit(chain, key, { labels: { [LAYER_SIZE_LABEL]: String(size) } }).catch(async (err: unknown) => {
+    await this.store.snapshots.commit(chain, key, { labels: { [LAYER_SIZE_LABEL]: String(size) } }).catch((err: unknown) => {
       // The same layer made before (a rebuild with --no-cache): that snapshot is as good.
-      if (!isBerthError(err, 'Conflict') && !isBerthError(err, 'AlreadyExists' as never)) throw err;
+      if (!isBerthError(err, 'Conflict')) throw err;
     });
     return { ...layer, size };
   }
@@ -229,11 +232,7 @@ export class DaemonBuildWorker implements BuildWorker {
     return { ...(network ? { NetworkMode: network } : {}), Mounts: mounts, Tmpfs: tmpfs, AutoRemove: false };
   }
 
-  private tmpRoot(): string {
-    const dir = join(this.daemon.config.execRoot, 'build');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return dir;
-  }
+
 }
 
 function stepFs(rootfs: string): StepFs {
@@ -246,7 +245,7 @@ function stepFs(rootfs: string): StepFs {
     },
     async extract(tar, at = '/') {
       const { putArchive } = await import('../services/archive.js');
-      await putArchive(rootfs, at, tar, { noOverwriteDirNonDir: false, copyUIDGID: false });
+      await putArchive(rootfs, at, tar, PUT_AS_BUILDER);
     },
     async mkdirp(path, owner) {
       const { tarBuffer } = await import('../../images/tar/writer.js');
@@ -260,7 +259,7 @@ function stepFs(rootfs: string): StepFs {
       }
       if (missing.length === 0) return;
       const tar = tarBuffer(missing.map((name) => ({ name: `${name}/`, type: 'dir' as const, mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, mtimeSec: Math.floor(Date.now() / 1000) })));
-      await putArchive(rootfs, '/', Readable.from([tar]), { noOverwriteDirNonDir: false, copyUIDGID: false });
+      await putArchive(rootfs, '/', Readable.from([tar]), PUT_AS_BUILDER);
     },
   };
 }
